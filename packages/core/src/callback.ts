@@ -1,0 +1,22 @@
+/** A node-style callback as express-session passes them. */
+export type Callback<T> = (error: unknown, value?: T) => void;
+
+/**
+ * Finish a store operation either way its caller asked for. With a callback, the callback runs exactly once, on a
+ * later tick and outside any of the store's promise handlers (so a throw from it is the caller's own uncaught
+ * exception, never a second call), and the returned promise always fulfils. Without one, the promise carries the
+ * result or the error.
+ */
+export function settle<T>(operation: Promise<T>, callback: Callback<T> | undefined): Promise<T | undefined> {
+  if (typeof callback !== 'function') return operation;
+  return operation.then(
+    (value) => {
+      process.nextTick(callback, null, value);
+      return value;
+    },
+    (error: unknown) => {
+      process.nextTick(callback, error);
+      return undefined;
+    },
+  );
+}

@@ -1,0 +1,49 @@
+const PREFIX = '[connect-session-knex]';
+
+/** The base class of every error the store raises. The original error, if any, is kept as `cause`. */
+export class ConnectSessionKnexError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(`${PREFIX} ${message}`, options);
+    this.name = new.target.name;
+  }
+}
+
+/** An option passed to the constructor has the wrong type or value. `option` names it. */
+export class ConfigurationError extends ConnectSessionKnexError {
+  readonly option: string;
+
+  constructor(option: string, problem: string, options?: { cause?: unknown }) {
+    super(`option "${option}" ${problem}`, options);
+    this.option = option;
+  }
+}
+
+/** The database refused or failed an operation. `operation` is the store method; `cause` the driver's error. */
+export class DatabaseError extends ConnectSessionKnexError {
+  readonly operation: string;
+
+  constructor(operation: string, cause: unknown) {
+    super(`${operation} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.operation = operation;
+  }
+}
+
+/** The session table does not exist and `createTable` is false. */
+export class SessionTableMissingError extends ConnectSessionKnexError {
+  constructor(table: string) {
+    super(
+      `the session table ${table} does not exist and createTable is false: ` +
+        'create it in a migration (see the README) or set createTable: true',
+    );
+  }
+}
+
+/** A session id or session object cannot be stored, or a stored row cannot be read back. */
+export class InvalidSessionError extends ConnectSessionKnexError {}
+
+/** The store was closed with `close()`; it accepts no more operations. */
+export class StoreClosedError extends ConnectSessionKnexError {
+  constructor(operation: string) {
+    super(`${operation} called after close()`);
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * The core of connect-session-knex: the express-session store, its options and errors, and the contract a SQL
+ * dialect fills in. Applications install a dialect package (`@csk/sqlite`, …) or `connect-session-knex`.
+ *
+ * @packageDocumentation
+ */
+export { KnexStore, PRUNE_BATCH_SIZE, MAX_SID_LENGTH } from './knex-store.js';
+export { BaseDialectAdapter, type DialectAdapter, type SessionRow, type SessionTable } from './dialect-adapter.js';
+export {
+  resolveOptions,
+  isKnex,
+  DEFAULT_TTL_MS,
+  DEFAULT_CLEANUP_INTERVAL_MS,
+  type KnexStoreOptions,
+  type ResolvedOptions,
+} from './options.js';
+export { expiryOf, MAX_EXPIRY_MS } from './expiry.js';
+export { settle, type Callback } from './callback.js';
+export {
+  ConnectSessionKnexError,
+  ConfigurationError,
+  DatabaseError,
+  InvalidSessionError,
+  SessionTableMissingError,
+  StoreClosedError,
+} from './errors.js';

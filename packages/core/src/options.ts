@@ -1,0 +1,204 @@
+import type { Knex } from 'knex';
+import type { SessionData } from 'express-session';
+import { ConfigurationError } from './errors.js';
+
+/** One day, the expiry of a session whose cookie sets none (as upstream and the peers do). */
+export const DEFAULT_TTL_MS = 86_400_000;
+/** How often expired rows are swept by default. */
+export const DEFAULT_CLEANUP_INTERVAL_MS = 60_000;
+/** The longest delay Node's timers accept. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** The options of every store class. Each is validated once, in the constructor. */
+export interface KnexStoreOptions {
+  /** The knex instance to use. Without it, a dialect package may open its own default (SQLite: a file in the working directory). */
+  knex?: Knex;
+  /** The session table. Default `'sessions'`. */
+  tableName?: string;
+  /** The schema (PostgreSQL, MSSQL, Oracle) or database (MySQL) holding the table. Default: the connection's own. */
+  schemaName?: string;
+  /** The primary-key column holding the session id. Default `'sid'`. */
+  sidFieldName?: string;
+  /** Create the table (and its index on the expiry column) when it is missing. Default `true`. */
+  createTable?: boolean;
+  /** Milliseconds between sweeps of expired rows; each run waits 50–150 % of it. `0` disables the sweep. Default 60000. */
+  cleanupInterval?: number;
+  /** Receives the errors of the background sweep. Default: `console.error`. */
+  onDbCleanupError?: (error: unknown) => void;
+  /**
+   * Lifetime in milliseconds of a session whose cookie has neither `expires` nor `maxAge`, or a function of the
+   * session returning it. Default one day.
+   */
+  ttl?: number | ((session: SessionData) => number);
+  /** Make `touch` a no-op: expiry then moves only when the session is saved. Default `false`. */
+  disableTouch?: boolean;
+
+  /** @deprecated since connect-session-knex 5: use `tableName`. */
+  tablename?: string;
+  /** @deprecated since connect-session-knex 5: use `sidFieldName`. */
+  sidfieldname?: string;
+  /** @deprecated since connect-session-knex 5: use `createTable`. */
+  createtable?: boolean;
+  /** @deprecated since connect-session-knex 5: use `cleanupInterval`. */
+  clearInterval?: number;
+  /** @deprecated since connect-session-knex 5: use `cleanupInterval: 0`. */
+  disableDbCleanup?: boolean;
+}
+
+/** The options after defaults and validation. */
+export interface ResolvedOptions {
+  readonly knex: Knex | undefined;
+  readonly tableName: string;
+  readonly schemaName: string | undefined;
+  readonly sidFieldName: string;
+  readonly createTable: boolean;
+  readonly cleanupInterval: number;
+  readonly onDbCleanupError: (error: unknown) => void;
+  readonly ttl: (session: SessionData) => number;
+  readonly disableTouch: boolean;
+}
+
+const KNOWN_KEYS = new Set([
+  'knex',
+  'tableName',
+  'schemaName',
+  'sidFieldName',
+  'createTable',
+  'cleanupInterval',
+  'onDbCleanupError',
+  'ttl',
+  'disableTouch',
+]);
+
+/** Upstream's v3/v4 spellings, each mapped onto the current option. */
+const LEGACY_KEYS: Record<string, { current: keyof KnexStoreOptions; convert?: (value: unknown) => unknown }> = {
+  tablename: { current: 'tableName' },
+  sidfieldname: { current: 'sidFieldName' },
+  createtable: { current: 'createTable' },
+  clearInterval: { current: 'cleanupInterval' },
+  disableDbCleanup: { current: 'cleanupInterval', convert: (v) => (v === true ? 0 : v === false ? undefined : v) },
+};
+
+const warned = new Set<string>();
+
+function warnOnce(code: string, message: string, type = 'Warning'): void {
+  if (warned.has(code)) return;
+  warned.add(code);
+  process.emitWarning(`[connect-session-knex] ${message}`, { type, code });
+}
+
+/** True when `value` quacks like a knex instance: a function with a `schema` builder and a `client`. */
+export function isKnex(value: unknown): value is Knex {
+  const candidate = value as { schema?: { hasTable?: unknown }; client?: unknown } | null;
+  return (
+    typeof value === 'function' && typeof candidate?.schema?.hasTable === 'function' && typeof candidate.client === 'object'
+  );
+}
+
+function identifier(option: string, value: unknown, fallback: string | undefined): string | undefined {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new ConfigurationError(option, `must be a non-empty string, got ${describe(value)}`);
+  }
+  if (value.includes('\0')) throw new ConfigurationError(option, 'must not contain a NUL character');
+  if (value.includes('.')) {
+    throw new ConfigurationError(
+      option,
+      `must not contain "." (knex would read "${value}" as schema.table); use schemaName for the schema`,
+    );
+  }
+  if (value.length > 128) throw new ConfigurationError(option, 'must be at most 128 characters');
+  return value;
+}
+
+function boolean(option: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new ConfigurationError(option, `must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${typeof value} ${String(value)}`;
+  return typeof value === 'object' ? (Array.isArray(value) ? 'an array' : 'an object') : `a ${typeof value}`;
+}
+
+/** Apply the legacy spellings, warning once for each; a legacy key that contradicts its current one is an error. */
+function normalise(input: Record<string, unknown>): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(input)) {
+    if (value === undefined || LEGACY_KEYS[key]) continue;
+    options[key] = value;
+  }
+  for (const [legacy, { current, convert }] of Object.entries(LEGACY_KEYS)) {
+    if (input[legacy] === undefined) continue;
+    warnOnce(
+      `CSK_DEP_${legacy.toUpperCase()}`,
+      `option "${legacy}" is deprecated: use ${legacy === 'disableDbCleanup' ? '"cleanupInterval: 0"' : `"${current}"`}`,
+      'DeprecationWarning',
+    );
+    const value = convert ? convert(input[legacy]) : input[legacy];
+    if (value === undefined) continue;
+    if (options[current] !== undefined && options[current] !== value) {
+      throw new ConfigurationError(legacy, `(deprecated) contradicts "${current}": pass only "${current}"`);
+    }
+    options[current] = value;
+  }
+  return options;
+}
+
+/** Validate the constructor's argument and fill in the defaults. Throws {@link ConfigurationError}. */
+export function resolveOptions(input: unknown): ResolvedOptions {
+  if (input === undefined || input === null) input = {};
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    throw new ConfigurationError('options', `must be an object, got ${describe(input)}`);
+  }
+  const options = normalise(input as Record<string, unknown>);
+
+  for (const key of Object.keys(options)) {
+    if (KNOWN_KEYS.has(key)) continue;
+    if (options.knex === undefined && isKnex(options[key])) {
+      throw new ConfigurationError(key, `is not an option; pass the knex instance as "knex"`);
+    }
+    warnOnce(`CSK_UNKNOWN_OPTION_${key}`, `unknown option "${key}" is ignored`);
+  }
+
+  if (options.knex !== undefined && !isKnex(options.knex)) {
+    throw new ConfigurationError('knex', `must be a knex instance (the result of knex(config)), got ${describe(options.knex)}`);
+  }
+
+  const cleanupInterval = options.cleanupInterval ?? DEFAULT_CLEANUP_INTERVAL_MS;
+  if (typeof cleanupInterval !== 'number' || Number.isNaN(cleanupInterval) || cleanupInterval > MAX_TIMER_MS) {
+    throw new ConfigurationError(
+      'cleanupInterval',
+      `must be a number of milliseconds up to ${MAX_TIMER_MS} (0 disables the sweep), got ${describe(cleanupInterval)}`,
+    );
+  }
+
+  const onDbCleanupError = options.onDbCleanupError ?? ((error: unknown) => console.error(error));
+  if (typeof onDbCleanupError !== 'function') {
+    throw new ConfigurationError('onDbCleanupError', `must be a function, got ${describe(onDbCleanupError)}`);
+  }
+
+  return Object.freeze({
+    knex: options.knex as Knex | undefined,
+    tableName: identifier('tableName', options.tableName, 'sessions')!,
+    schemaName: identifier('schemaName', options.schemaName, undefined),
+    sidFieldName: identifier('sidFieldName', options.sidFieldName, 'sid')!,
+    createTable: boolean('createTable', options.createTable, true),
+    cleanupInterval: Math.max(0, cleanupInterval),
+    onDbCleanupError: onDbCleanupError as (error: unknown) => void,
+    ttl: resolveTtl(options.ttl),
+    disableTouch: boolean('disableTouch', options.disableTouch, false),
+  });
+}
+
+function resolveTtl(ttl: unknown): (session: SessionData) => number {
+  if (ttl === undefined) return () => DEFAULT_TTL_MS;
+  if (typeof ttl === 'function') return ttl as (session: SessionData) => number;
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0) {
+    throw new ConfigurationError('ttl', `must be a positive number of milliseconds or a function of the session, got ${describe(ttl)}`);
+  }
+  return () => ttl;
+}
