@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { knex as createKnex, type Knex } from 'knex';
+import createKnex, { type Knex } from 'knex';
 import { BaseDialectAdapter, ConfigurationError } from '@csk/core';
 
 /** The database file opened in the working directory when no knex is given (upstream's default). */
