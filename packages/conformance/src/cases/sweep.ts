@@ -1,0 +1,75 @@
+import { describe, expect, it } from '@jest/globals';
+import { PRUNE_BATCH_SIZE } from '@csk/core';
+import { useScope } from '../scope.js';
+import type { SuiteContext } from '../target.js';
+import { MINUTE, errorName, liveSession, sleep, waitFor, withCallback } from '../util.js';
+
+/** The expiry sweep: prune(), the background timer, and close() stopping it. */
+export function sweepCases(ctx: SuiteContext): void {
+  describe('sweep of expired rows', () => {
+    const scope = useScope(ctx, { label: 'sweep' });
+
+    const expiredRows = (count: number, prefix: string) =>
+      Array.from({ length: count }, (_, i) => ({
+        sid: `${prefix}-${i}`,
+        sess: { i },
+        expiresMs: Date.now() - MINUTE - i,
+      }));
+
+    it(`prune() deletes only expired rows, over several batches of ${PRUNE_BATCH_SIZE}`, async () => {
+      await scope.empty();
+      const live = Array.from({ length: 7 }, () => scope.sid('live'));
+      for (const sid of live) await scope.store.set(sid, liveSession());
+      await scope.writeRows(expiredRows(2500, 'old'));
+      await expect(scope.store.prune()).resolves.toBe(2500);
+      expect((await scope.readRows()).map((row) => row.sid)).toEqual([...live].sort());
+    });
+
+    it('prune() calls back once with the count, 0 when nothing has expired', async () => {
+      await scope.empty();
+      await scope.store.set(scope.sid('live'), liveSession());
+      const outcome = await withCallback<number>((done) => scope.store.prune(done));
+      expect(outcome).toMatchObject({ error: null, value: 0, calls: 1, promise: 'resolved' });
+      await scope.writeRows(expiredRows(3, 'cb'));
+      const again = await withCallback<number>((done) => scope.store.prune(done));
+      expect(again).toMatchObject({ error: null, value: 3, calls: 1 });
+    });
+
+    it('the background sweep deletes expired rows on its own', async () => {
+      const tableName = scope.newTableName('bg');
+      const store = scope.open({ tableName, cleanupInterval: 50 });
+      await store.ready;
+      const live = scope.sid('live');
+      await store.set(live, liveSession());
+      await scope.writeRows(expiredRows(30, 'bg'), tableName);
+      await waitFor('the sweep to delete the expired rows', async () => (await scope.readRows(tableName)).length === 1);
+      expect((await scope.readRows(tableName)).map((row) => row.sid)).toEqual([live]);
+    });
+
+    it('close() stops the background sweep', async () => {
+      const tableName = scope.newTableName('stop');
+      const store = scope.open({ tableName, cleanupInterval: 50 });
+      await store.ready;
+      await store.close();
+      await scope.writeRows(expiredRows(5, 'kept'), tableName);
+      // Several sweep periods: a sweep still running would have deleted them by now.
+      await sleep(400);
+      expect(await scope.readRows(tableName)).toHaveLength(5);
+      const after = await withCallback<number>((done) => store.prune(done));
+      expect(errorName(after.error)).toBe('StoreClosedError');
+    });
+
+    it('hands errors of the background sweep to onDbCleanupError', async () => {
+      const errors: unknown[] = [];
+      const store = scope.open({
+        tableName: scope.newTableName('err'),
+        createTable: false,
+        cleanupInterval: 50,
+        onDbCleanupError: (error) => errors.push(error),
+      });
+      await waitFor('a sweep error', () => errors.length > 0);
+      await store.close();
+      expect(errorName(errors[0])).toBe('SessionTableMissingError');
+    });
+  });
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from '@jest/globals';
+import { useScope, type Scope } from '../scope.js';
+import type { SuiteContext } from '../target.js';
+import { HOUR, MINUTE, liveSession, roundTrip, sessionExpiringAt, sessionWithCookie, withCallback } from '../util.js';
+
+/** Expect a stored expiry of `actual` to lie in [low, high], widened by what the column cannot keep. */
+export function expectExpiryWithin(scope: Scope, actual: number | undefined, low: number, high = low): void {
+  expect(actual).toBeGreaterThanOrEqual(low - scope.expiryTolerance);
+  expect(actual).toBeLessThanOrEqual(high + scope.expiryTolerance);
+}
+
+/** express-session's recommended touch: extends live sessions only. */
+export function touchCases(ctx: SuiteContext): void {
+  describe('recommended method: touch', () => {
+    const scope = useScope(ctx, { label: 'touch', storeOptions: { ttl: 5 * HOUR } });
+
+    it('extends a live session to its cookie.expires, leaving the data alone', async () => {
+      const sid = scope.sid();
+      const session = liveSession({ cart: [1, 2] });
+      await scope.store.set(sid, session);
+      const later = Date.now() + 2 * HOUR + 345;
+      const touched = sessionExpiringAt(later, { cart: [1, 2] });
+      await expect(scope.store.touch(sid, touched)).resolves.toBeUndefined();
+      const row = await scope.readRow(sid);
+      expectExpiryWithin(scope, row?.expiresMs, later);
+      expect(row?.sess).toEqual(roundTrip(session));
+      await expect(scope.store.get(sid)).resolves.toEqual(roundTrip(session));
+    });
+
+    it('extends a live session by its cookie.maxAge when the cookie has no expires', async () => {
+      const sid = scope.sid();
+      await scope.store.set(sid, liveSession());
+      const before = Date.now();
+      await scope.store.touch(sid, sessionWithCookie({ maxAge: 3 * HOUR }));
+      const after = Date.now();
+      expectExpiryWithin(scope, (await scope.readRow(sid))?.expiresMs, before + 3 * HOUR, after + 3 * HOUR);
+    });
+
+    it('extends a live session by the ttl when its cookie has no expiry', async () => {
+      const sid = scope.sid();
+      await scope.store.set(sid, liveSession());
+      const before = Date.now();
+      await scope.store.touch(sid, sessionWithCookie({ originalMaxAge: null, expires: null }));
+      const after = Date.now();
+      expectExpiryWithin(scope, (await scope.readRow(sid))?.expiresMs, before + 5 * HOUR, after + 5 * HOUR);
+    });
+
+    it('never revives an expired session', async () => {
+      const sid = scope.sid();
+      const expiredAt = Date.now() - MINUTE;
+      await scope.writeRow(sid, liveSession({ stale: true }), expiredAt);
+      const stored = (await scope.readRow(sid))?.expiresMs;
+      await scope.store.touch(sid, liveSession({ stale: true }));
+      await expect(scope.store.get(sid)).resolves.toBeNull();
+      expect((await scope.readRow(sid))?.expiresMs).toBe(stored);
+    });
+
+    it('creates nothing for a sid that has no row', async () => {
+      const sid = scope.sid('missing');
+      await scope.store.touch(sid, liveSession());
+      expect(await scope.readRow(sid)).toBeUndefined();
+    });
+
+    it('calls back once, with no error', async () => {
+      const sid = scope.sid();
+      await scope.store.set(sid, liveSession());
+      const outcome = await withCallback<void>((done) => scope.store.touch(sid, liveSession(), done));
+      expect(outcome).toMatchObject({ error: null, calls: 1, promise: 'resolved' });
+    });
+
+    it('does nothing with disableTouch: true', async () => {
+      const store = scope.open({ disableTouch: true });
+      const sid = scope.sid();
+      const first = Date.now() + HOUR + 7;
+      await store.set(sid, sessionExpiringAt(first));
+      const stored = (await scope.readRow(sid))?.expiresMs;
+      expectExpiryWithin(scope, stored, first);
+      const outcome = await withCallback<void>((done) =>
+        store.touch(sid, sessionExpiringAt(Date.now() + 4 * HOUR), done),
+      );
+      expect(outcome).toMatchObject({ error: null, calls: 1 });
+      expect((await scope.readRow(sid))?.expiresMs).toBe(stored);
+    });
+  });
+}

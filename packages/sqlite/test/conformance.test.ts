@@ -1,0 +1,30 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { knex, type Knex } from 'knex';
+import { describeStoreConformance } from '@csk/conformance';
+import { SqliteStore } from '@csk/sqlite';
+
+const packageDir = path.resolve(__dirname, '..');
+const storeModule = path.join(packageDir, 'dist', 'index.cjs');
+const tempDir = mkdtempSync(path.join(tmpdir(), 'csk-sqlite-conformance-'));
+
+afterAll(() => {
+  rmSync(tempDir, { recursive: true, force: true });
+});
+
+for (const client of ['sqlite3', 'better-sqlite3'] as const) {
+  for (const where of ['file', 'memory'] as const) {
+    const knexConfig: Knex.Config =
+      where === 'file'
+        ? { client, connection: { filename: path.join(tempDir, `${client}.sqlite`) }, useNullAsDefault: true }
+        : // One connection for the whole suite: an in-memory database lives only as long as its connection.
+          { client, connection: { filename: ':memory:' }, useNullAsDefault: true, pool: { min: 1, max: 1 } };
+    describeStoreConformance({
+      name: `${client} (${where})`,
+      createKnex: () => knex(knexConfig),
+      createStore: (options) => new SqliteStore(options),
+      isolated: { packageDir, storeModule, storeExport: 'SqliteStore', knexConfig },
+    });
+  }
+}
