@@ -1,0 +1,102 @@
+import { EventEmitter } from 'node:events';
+import { knex as createKnex, type Knex } from 'knex';
+
+/** A parameter as tedious puts it on the wire: its name, its declared SQL Server type and its validated value. */
+export interface WireParameter {
+  readonly name: string;
+  readonly declaration: string;
+  readonly value: unknown;
+}
+
+/** One `sp_executesql` call as tedious would send it. */
+export interface WireStatement {
+  /** The statement text, with knex's `@p0, @p1, …` placeholders. */
+  readonly sql: string;
+  readonly parameters: readonly WireParameter[];
+  /** The parameter values in order. */
+  readonly values: readonly unknown[];
+}
+
+/** What the recording server answers: result rows (column name to value) and the row count. */
+export interface Reply {
+  readonly rows?: ReadonlyArray<Record<string, unknown>>;
+  readonly rowCount?: number;
+}
+
+/** Answers one statement, or throws to fail it (as the server would, with a RequestError). */
+export type Responder = (statement: WireStatement) => Reply | undefined;
+
+/** The slice of a tedious Request the recording connection reads (tedious's own class is used unchanged). */
+interface TediousRequest extends EventEmitter {
+  sqlTextOrProcedure: string;
+  parameters: Array<{ name: string; value: unknown; type: { declaration(parameter: unknown): string } }>;
+  validateParameters(collation: undefined): void;
+  callback(error: Error | undefined, rowCount?: number): void;
+}
+
+/** A knex on the real `mssql` client whose tedious connections are recordings: nothing leaves the process. */
+export interface RecordingSqlServer {
+  readonly knex: Knex;
+  /** Every statement sent so far, in order. */
+  readonly statements: WireStatement[];
+}
+
+/**
+ * Build the recording. knex compiles every query with its real SQL Server dialect, positions the bindings, types
+ * them for tedious and wraps them in real tedious `Request`s; only tedious's `Connection` is replaced, by one that
+ * validates the parameters as tedious does before sending, records the `sp_executesql` call, and answers it from
+ * `respond` through the same events a server's reply raises.
+ */
+export function recordingSqlServer(respond: Responder, config: Partial<Knex.Config> = {}): RecordingSqlServer {
+  const statements: WireStatement[] = [];
+
+  class RecordingConnection extends EventEmitter {
+    readonly state = { name: 'LoggedIn' };
+
+    connect(done: (error?: Error) => void): void {
+      process.nextTick(done);
+    }
+
+    close(): void {
+      process.nextTick(() => this.emit('end'));
+    }
+
+    execSql(request: TediousRequest): void {
+      let reply: Reply | undefined;
+      let failure: Error | undefined;
+      try {
+        request.validateParameters(undefined);
+        const parameters = request.parameters.map((p) => ({ name: p.name, declaration: p.type.declaration(p), value: p.value }));
+        const statement = { sql: request.sqlTextOrProcedure, parameters, values: parameters.map((p) => p.value) };
+        statements.push(statement);
+        reply = respond(statement);
+      } catch (error) {
+        failure = error as Error;
+      }
+      process.nextTick(() => {
+        if (failure) return request.callback(failure);
+        const rows = reply?.rows ?? [];
+        for (const row of rows) {
+          request.emit('row', Object.entries(row).map(([colName, value]) => ({ metadata: { colName }, value })));
+        }
+        request.callback(undefined, reply?.rowCount ?? rows.length);
+      });
+    }
+  }
+
+  const MssqlClient = createKnex({ client: 'mssql' }).client.constructor as new (config: Knex.Config) => Knex.Client;
+  class RecordingClient extends MssqlClient {
+    _driver(): unknown {
+      const tedious = (MssqlClient.prototype as unknown as { _driver(): object })._driver.call(this);
+      return { ...tedious, Connection: RecordingConnection };
+    }
+  }
+
+  const knex = createKnex({
+    client: RecordingClient as unknown as typeof Knex.Client,
+    connection: { server: 'recording.invalid', database: 'app', user: 'app', password: 'secret' },
+    pool: { min: 0, max: 1 },
+    ...config,
+  });
+  return { knex, statements };
+}

@@ -1,0 +1,96 @@
+import type { Knex } from 'knex';
+import { BaseDialectAdapter, type SessionRow, type SessionTable } from '@csk/core';
+
+/** The bind types the adapter reads from node-oracledb, reached through knex: the adapter never imports the driver. */
+interface OracleBindTypes {
+  readonly DB_TYPE_CLOB?: unknown;
+  readonly DB_TYPE_TIMESTAMP_TZ?: unknown;
+}
+
+/**
+ * One upsert. Oracle's MERGE takes no lock on a key that does not exist yet, so two first writes of one sid can both
+ * reach the insert: the loser gets ORA-00001, and {@link OracleAdapter.upsert} runs the statement once more, when it
+ * matches. No trailing semicolon: node-oracledb sends one statement and Oracle rejects the `;`.
+ */
+const MERGE = `MERGE INTO :table: "target"
+USING (SELECT :sidValue AS :sid:, :sessValue AS :sess:, :expiredValue AS :expired: FROM dual) "source"
+ON ("target".:sid: = "source".:sid:)
+WHEN MATCHED THEN UPDATE SET "target".:sess: = "source".:sess:, "target".:expired: = "source".:expired:
+WHEN NOT MATCHED THEN INSERT (:sid:, :sess:, :expired:) VALUES ("source".:sid:, "source".:sess:, "source".:expired:)`;
+
+/** `value` with an explicit node-oracledb bind type, or as it is when the knex has no driver loaded. */
+function typed(knex: Knex | undefined, value: Knex.Value, type: keyof OracleBindTypes): Knex.Value {
+  const dbType = (knex?.client as { driver?: OracleBindTypes } | undefined)?.driver?.[type];
+  // Anything else (a value encodeExpiry has typed already) passes through.
+  return dbType && (value instanceof Date || typeof value === 'string') ? { val: value, type: dbType } : value;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  const { errorNum, message } = (error ?? {}) as { errorNum?: unknown; message?: unknown };
+  return errorNum === 1 || (typeof message === 'string' && /\bORA-00001\b/.test(message));
+}
+
+/**
+ * Oracle Database through knex's `oracledb` client (node-oracledb, thin mode needs no Oracle Client). sid is
+ * `varchar2(255 char)`, sess a CLOB (no 4000-byte cap), and expired `timestamp(3) with time zone`. Every name is
+ * quoted, so it is case-sensitive: `sessions` is the table `"sessions"`, and a schema is named as the data dictionary
+ * spells it (usually in capitals).
+ */
+export class OracleAdapter extends BaseDialectAdapter {
+  override readonly name = 'oracle';
+  override readonly dialects = ['oracle'] as const;
+
+  override defineTable(table: Knex.CreateTableBuilder, names: SessionTable): void {
+    table.specificType(names.sidColumn, 'varchar2(255 char)').notNullable().primary();
+    table.text(names.sessColumn).notNullable();
+    table.specificType(names.expiredColumn, 'timestamp(3) with time zone').notNullable().index();
+  }
+
+  /**
+   * A `Date`, typed TIMESTAMP WITH TIME ZONE when given the knex (the MERGE and the sweep type theirs in any case).
+   * Left to itself node-oracledb binds a Date as a zone-less TIMESTAMP in Node's local time, which Oracle reads in the
+   * session's time zone: thin mode sets that to Node's UTC offset when it connects, so a pooled connection that
+   * outlives a daylight-saving change is an hour off.
+   */
+  override encodeExpiry(ms: number, knex?: Knex): Knex.Value {
+    return typed(knex, new Date(ms), 'DB_TYPE_TIMESTAMP_TZ');
+  }
+
+  /** MERGE from `dual`, with sess bound as a CLOB: a plain string bind stops at 4000 bytes in SQL (ORA-01461). */
+  override async upsert(knex: Knex, table: SessionTable, row: SessionRow): Promise<void> {
+    const bindings = {
+      table: table.schemaName ? `${table.schemaName}.${table.tableName}` : table.tableName,
+      sid: table.sidColumn,
+      sess: table.sessColumn,
+      expired: table.expiredColumn,
+      sidValue: row.sid,
+      sessValue: typed(knex, row.sess, 'DB_TYPE_CLOB'),
+      expiredValue: typed(knex, row.expired, 'DB_TYPE_TIMESTAMP_TZ'),
+    };
+    try {
+      await knex.raw(MERGE, bindings);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      await knex.raw(MERGE, bindings);
+    }
+  }
+
+  /** The portable batched delete, with "now" typed like the stored expiries. */
+  override deleteExpired(knex: Knex, table: SessionTable, now: Knex.Value, limit: number): Promise<number> {
+    return super.deleteExpired(knex, table, typed(knex, now, 'DB_TYPE_TIMESTAMP_TZ'), limit);
+  }
+
+  /**
+   * Whether the session table exists. knex's `hasTable` reads USER_TABLES and ignores the schema, so with
+   * `schemaName` this asks ALL_TABLES for that owner instead. For the store's bootstrap to use it, core must ask the
+   * adapter (its bootstrap calls knex's check today).
+   */
+  async hasTable(knex: Knex, table: SessionTable): Promise<boolean> {
+    if (!table.schemaName) return table.schema(knex).hasTable(table.tableName);
+    const rows: unknown[] = await knex.raw('select 1 from all_tables where owner = ? and table_name = ?', [
+      table.schemaName,
+      table.tableName,
+    ]);
+    return rows.length > 0;
+  }
+}
