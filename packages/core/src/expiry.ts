@@ -1,7 +1,7 @@
 import type { SessionData } from 'express-session';
 import { InvalidSessionError } from './errors.js';
 
-/** The latest expiry any supported column type holds (MySQL DATETIME and ISO-8601 text stop at year 9999). */
+/** The latest expiry every supported column type holds (some date-time types, and ISO-8601 text, stop at year 9999). */
 export const MAX_EXPIRY_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /**
@@ -24,7 +24,15 @@ export function expiryOf(session: SessionData, now: number, ttl: (session: Sessi
   if (cookie && typeof cookie.maxAge === 'number' && !Number.isNaN(cookie.maxAge)) {
     return clamp(now + cookie.maxAge);
   }
-  const lifetime = ttl(session);
+  let lifetime: unknown;
+  try {
+    lifetime = ttl(session);
+  } catch (error) {
+    // The application's own function failed: say so, rather than let it pass for a database error.
+    throw new InvalidSessionError(`the ttl function threw: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
   if (typeof lifetime !== 'number' || Number.isNaN(lifetime)) {
     throw new InvalidSessionError(`the ttl function must return a number of milliseconds, got ${String(lifetime)}`);
   }

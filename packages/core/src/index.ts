@@ -1,6 +1,6 @@
 /**
  * The core of connect-session-knex: the express-session store, its options and errors, and the contract a SQL
- * dialect fills in. Applications install a dialect package (`@csk/sqlite`, …) or `connect-session-knex`.
+ * dialect fills in. Applications install a dialect package (`@csk/<dialect>`) or `connect-session-knex`.
  *
  * @packageDocumentation
  */

@@ -23,6 +23,13 @@ const DESTROY_CHUNK_SIZE = 500;
 
 const noop = (): void => {};
 
+/** A rejected promise already marked as handled, like every promise `ready` returns (it still rejects an awaiter). */
+function rejected(error: unknown): Promise<never> {
+  const promise = Promise.reject(error);
+  promise.catch(noop);
+  return promise;
+}
+
 function createSessionTable(options: ResolvedOptions): SessionTable {
   const { schemaName, tableName } = options;
   return Object.freeze({
@@ -47,10 +54,15 @@ function checkSid(sid: unknown): string {
   return sid;
 }
 
-function serialise(session: unknown): string {
+function checkSession(session: unknown): SessionData {
   if (session === null || typeof session !== 'object' || Array.isArray(session)) {
-    throw new InvalidSessionError(`a session must be an object, got ${session === null ? 'null' : typeof session}`);
+    const kind = session === null ? 'null' : Array.isArray(session) ? 'an array' : typeof session;
+    throw new InvalidSessionError(`a session must be an object, got ${kind}`);
   }
+  return session as SessionData;
+}
+
+function serialise(session: SessionData): string {
   let json: unknown;
   try {
     json = JSON.stringify(session);
@@ -133,7 +145,9 @@ export class KnexStore extends session.Store {
 
   /**
    * Settles when the table is known to exist (created if missing and allowed). A failed start-up is retried by the
-   * next operation, so the store recovers once the database is back. Rejects with the start-up error.
+   * next operation, so the store recovers once the database is back. Rejects with the start-up error (a
+   * {@link DatabaseError} of operation `'ready'`, or {@link SessionTableMissingError}); after `close()`, a store that
+   * is not ready rejects with {@link StoreClosedError}. Ignoring a rejection here is safe.
    */
   get ready(): Promise<void> {
     return this.#ensureReady();
@@ -161,9 +175,9 @@ export class KnexStore extends session.Store {
     return settle(
       this.#run('set', async (knex) => {
         checkSid(sid);
+        const sess = serialise(checkSession(session));
         const now = Date.now();
         const expires = expiryOf(session, now, this.options.ttl);
-        const sess = serialise(session);
         if (expires <= now) {
           await this.#table.query(knex).where(this.#table.sidColumn, sid).del();
           return;
@@ -182,6 +196,7 @@ export class KnexStore extends session.Store {
     return settle(
       this.#run('touch', async (knex, nowValue) => {
         checkSid(sid);
+        checkSession(session);
         if (this.options.disableTouch) return;
         const now = Date.now();
         const expires = expiryOf(session, now, this.options.ttl);
@@ -277,18 +292,13 @@ export class KnexStore extends session.Store {
 
   /**
    * Delete expired sessions now, in batches of {@link PRUNE_BATCH_SIZE}. Resolves the number deleted. The background
-   * sweep calls this; a call while a prune is running joins it.
+   * sweep calls this; a call while a prune is running joins it. After `close()` it fails with
+   * {@link StoreClosedError}, and a prune running when `close()` is called stops after its current batch.
    */
   prune(callback?: Callback<number>): Promise<number | undefined> {
-    this.#pruning ??= this.#run('prune', async (knex) => {
-      let total = 0;
-      for (;;) {
-        const now = this.#adapter.encodeExpiry(Date.now());
-        const deleted = await this.#adapter.deleteExpired(knex, this.#table, now, PRUNE_BATCH_SIZE);
-        total += deleted;
-        if (deleted < PRUNE_BATCH_SIZE || this.#closing) return total;
-      }
-    }).finally(() => {
+    // Only an open store's prune may be joined: after close() every call fails alike.
+    if (this.#closing) return settle(Promise.reject(new StoreClosedError('prune')), callback);
+    this.#pruning ??= this.#run('prune', (knex) => this.#deleteExpired(knex)).finally(() => {
       this.#pruning = undefined;
     });
     return settle(this.#pruning, callback);
@@ -302,17 +312,24 @@ export class KnexStore extends session.Store {
     this.#closing ??= (async () => {
       clearTimeout(this.#sweepTimer);
       this.#sweepTimer = undefined;
-      await Promise.allSettled([...this.#inflight]);
-      if (this.#ownsKnex) await this.knex.destroy();
+      // The bootstrap is no operation in #inflight, yet it queries too: the knex must outlive it.
+      await Promise.allSettled([...this.#inflight, this.#ready]);
+      if (!this.#ownsKnex) return;
+      try {
+        await this.knex.destroy();
+      } catch (error) {
+        throw new DatabaseError('close', error);
+      }
     })();
     return settle(this.#closing, callback) as Promise<void>;
   }
 
   #ensureReady(): Promise<void> {
     if (!this.#ready) {
+      if (this.#closing) return rejected(new StoreClosedError('ready'));
       const ready = this.#bootstrap().catch((error: unknown) => {
         this.#ready = undefined;
-        throw error;
+        throw error instanceof ConnectSessionKnexError ? error : new DatabaseError('ready', error);
       });
       ready.catch(noop);
       this.#ready = ready;
@@ -327,9 +344,22 @@ export class KnexStore extends session.Store {
     try {
       await t.schema(this.knex).createTable(t.tableName, (builder) => this.#adapter.defineTable(builder, t));
     } catch (error) {
-      // Another process may have created it first: that is success, not failure.
-      if (await t.schema(this.knex).hasTable(t.tableName)) return;
+      // Another process may have created it first: that is success, not failure. If even the check fails, the
+      // creation's error is the one worth reporting.
+      if (await t.schema(this.knex).hasTable(t.tableName).catch(() => false)) return;
       throw error;
+    }
+  }
+
+  /** Delete expired rows batch by batch until a batch comes back short or the store is closing. */
+  async #deleteExpired(knex: Knex): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const now = this.#adapter.encodeExpiry(Date.now());
+      const deleted = await this.#adapter.deleteExpired(knex, this.#table, now, PRUNE_BATCH_SIZE);
+      if (deleted > 0) total += deleted;
+      // Negated, so that a count that is no number (an adapter's bug) ends the loop instead of spinning forever.
+      if (!(deleted >= PRUNE_BATCH_SIZE) || this.#closing) return total;
     }
   }
 

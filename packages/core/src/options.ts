@@ -11,11 +11,11 @@ const MAX_TIMER_MS = 2_147_483_647;
 
 /** The options of every store class. Each is validated once, in the constructor. */
 export interface KnexStoreOptions {
-  /** The knex instance to use. Without it, a dialect package may open its own default (SQLite: a file in the working directory). */
+  /** The knex instance to use. Without it, a dialect package may open its own default database (see its README). */
   knex?: Knex;
   /** The session table. Default `'sessions'`. */
   tableName?: string;
-  /** The schema (PostgreSQL, MSSQL, Oracle) or database (MySQL) holding the table. Default: the connection's own. */
+  /** The schema holding the table (the database, on engines where the two are one). Default: the connection's own. */
   schemaName?: string;
   /** The primary-key column holding the session id. Default `'sid'`. */
   sidFieldName?: string;
@@ -71,12 +71,13 @@ const KNOWN_KEYS = new Set([
 ]);
 
 /** Upstream's v3/v4 spellings, each mapped onto the current option. */
-const LEGACY_KEYS: Record<string, { current: keyof KnexStoreOptions; convert?: (value: unknown) => unknown }> = {
+type LegacyKey = { current: keyof KnexStoreOptions; convert?: (key: string, value: unknown) => unknown };
+const LEGACY_KEYS: Record<string, LegacyKey> = {
   tablename: { current: 'tableName' },
   sidfieldname: { current: 'sidFieldName' },
   createtable: { current: 'createTable' },
   clearInterval: { current: 'cleanupInterval' },
-  disableDbCleanup: { current: 'cleanupInterval', convert: (v) => (v === true ? 0 : v === false ? undefined : v) },
+  disableDbCleanup: { current: 'cleanupInterval', convert: (key, value) => (boolean(key, value, false) ? 0 : undefined) },
 };
 
 const warned = new Set<string>();
@@ -124,9 +125,16 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? (Array.isArray(value) ? 'an array' : 'an object') : `a ${typeof value}`;
 }
 
+/** The options under their current names, and for each the key the caller actually wrote (for error messages). */
+interface Normalised {
+  readonly options: Record<string, unknown>;
+  readonly spelling: (key: string) => string;
+}
+
 /** Apply the legacy spellings, warning once for each; a legacy key that contradicts its current one is an error. */
-function normalise(input: Record<string, unknown>): Record<string, unknown> {
+function normalise(input: Record<string, unknown>): Normalised {
   const options: Record<string, unknown> = {};
+  const written = new Map<string, string>();
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined || LEGACY_KEYS[key]) continue;
     options[key] = value;
@@ -138,14 +146,15 @@ function normalise(input: Record<string, unknown>): Record<string, unknown> {
       `option "${legacy}" is deprecated: use ${legacy === 'disableDbCleanup' ? '"cleanupInterval: 0"' : `"${current}"`}`,
       'DeprecationWarning',
     );
-    const value = convert ? convert(input[legacy]) : input[legacy];
+    const value = convert ? convert(legacy, input[legacy]) : input[legacy];
     if (value === undefined) continue;
     if (options[current] !== undefined && options[current] !== value) {
       throw new ConfigurationError(legacy, `(deprecated) contradicts "${current}": pass only "${current}"`);
     }
+    if (options[current] === undefined) written.set(current, legacy);
     options[current] = value;
   }
-  return options;
+  return { options, spelling: (key) => written.get(key) ?? key };
 }
 
 /** Validate the constructor's argument and fill in the defaults. Throws {@link ConfigurationError}. */
@@ -154,12 +163,13 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   if (typeof input !== 'object' || Array.isArray(input)) {
     throw new ConfigurationError('options', `must be an object, got ${describe(input)}`);
   }
-  const options = normalise(input as Record<string, unknown>);
+  const { options, spelling } = normalise(input as Record<string, unknown>);
 
   for (const key of Object.keys(options)) {
     if (KNOWN_KEYS.has(key)) continue;
     if (options.knex === undefined && isKnex(options[key])) {
-      throw new ConfigurationError(key, `is not an option; pass the knex instance as "knex"`);
+      // The classic typo ({ db: knex }): say where the instance should go rather than fall back to a default database.
+      throw new ConfigurationError('knex', `is missing, but "${key}" holds a knex instance: pass it as "knex"`);
     }
     warnOnce(`CSK_UNKNOWN_OPTION_${key}`, `unknown option "${key}" is ignored`);
   }
@@ -168,30 +178,34 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     throw new ConfigurationError('knex', `must be a knex instance (the result of knex(config)), got ${describe(options.knex)}`);
   }
 
-  const cleanupInterval = options.cleanupInterval ?? DEFAULT_CLEANUP_INTERVAL_MS;
+  const cleanupInterval = options.cleanupInterval === undefined ? DEFAULT_CLEANUP_INTERVAL_MS : options.cleanupInterval;
   if (typeof cleanupInterval !== 'number' || Number.isNaN(cleanupInterval) || cleanupInterval > MAX_TIMER_MS) {
     throw new ConfigurationError(
-      'cleanupInterval',
+      spelling('cleanupInterval'),
       `must be a number of milliseconds up to ${MAX_TIMER_MS} (0 disables the sweep), got ${describe(cleanupInterval)}`,
     );
   }
 
-  const onDbCleanupError = options.onDbCleanupError ?? ((error: unknown) => console.error(error));
+  const onDbCleanupError = options.onDbCleanupError === undefined ? logCleanupError : options.onDbCleanupError;
   if (typeof onDbCleanupError !== 'function') {
     throw new ConfigurationError('onDbCleanupError', `must be a function, got ${describe(onDbCleanupError)}`);
   }
 
   return Object.freeze({
     knex: options.knex as Knex | undefined,
-    tableName: identifier('tableName', options.tableName, 'sessions')!,
+    tableName: identifier(spelling('tableName'), options.tableName, 'sessions')!,
     schemaName: identifier('schemaName', options.schemaName, undefined),
-    sidFieldName: identifier('sidFieldName', options.sidFieldName, 'sid')!,
-    createTable: boolean('createTable', options.createTable, true),
+    sidFieldName: identifier(spelling('sidFieldName'), options.sidFieldName, 'sid')!,
+    createTable: boolean(spelling('createTable'), options.createTable, true),
     cleanupInterval: Math.max(0, cleanupInterval),
     onDbCleanupError: onDbCleanupError as (error: unknown) => void,
     ttl: resolveTtl(options.ttl),
     disableTouch: boolean('disableTouch', options.disableTouch, false),
   });
+}
+
+function logCleanupError(error: unknown): void {
+  console.error(error);
 }
 
 function resolveTtl(ttl: unknown): (session: SessionData) => number {

@@ -1,0 +1,120 @@
+import { DatabaseError, PRUNE_BATCH_SIZE } from '../src/index.js';
+import { deferred, eventually, settleTicks } from './support/async.js';
+import { runChild } from './support/child.js';
+import { readRows, useFixtures, type Fixture } from './support/fixtures.js';
+import { RecordingAdapter } from './support/recording-adapter.js';
+
+const fixtures = useFixtures();
+const HOUR = 3_600_000;
+
+/** Write `expired` rows that expired a second ago and `live` rows that live an hour. */
+async function addRows({ knex, store, adapter }: Fixture, expired: number, live = 0): Promise<void> {
+  await store.ready;
+  const t = store.table;
+  const row = (sid: string, ms: number) => ({
+    [t.sidColumn]: sid,
+    [t.sessColumn]: '{}',
+    [t.expiredColumn]: adapter.encodeExpiry(ms),
+  });
+  const rows = [
+    ...Array.from({ length: expired }, (_, i) => row(`old${i}`, Date.now() - 1000)),
+    ...Array.from({ length: live }, (_, i) => row(`live${i}`, Date.now() + HOUR)),
+  ];
+  await knex.batchInsert(t.tableName, rows, 250);
+}
+
+async function sids(fixture: Fixture): Promise<string[]> {
+  return (await readRows(fixture)).map((row) => row.sid);
+}
+
+describe('prune', () => {
+  it('deletes every expired row, batch by batch, and keeps the live ones', async () => {
+    const fixture = fixtures.store();
+    await addRows(fixture, 2 * PRUNE_BATCH_SIZE + 5, 3);
+    const before = fixture.adapter.encodeExpiry(Date.now()) as number;
+    expect(await fixture.store.prune()).toBe(2 * PRUNE_BATCH_SIZE + 5);
+    const after = fixture.adapter.encodeExpiry(Date.now()) as number;
+    expect(await sids(fixture)).toEqual(['live0', 'live1', 'live2']);
+    const batches = fixture.adapter.callsOf('deleteExpired');
+    expect(batches.length).toBeGreaterThan(1);
+    for (const { limit, now } of batches) {
+      expect(limit).toBe(PRUNE_BATCH_SIZE);
+      expect(now).toBeGreaterThanOrEqual(before);
+      expect(now).toBeLessThanOrEqual(after);
+    }
+  });
+
+  it('joins a prune already running', async () => {
+    const fixture = fixtures.store();
+    await addRows(fixture, 5);
+    const gate = deferred();
+    fixture.adapter.before('deleteExpired', () => gate.promise);
+    const first = fixture.store.prune();
+    await settleTicks();
+    const second = fixture.store.prune();
+    gate.resolve();
+    expect(await Promise.all([first, second])).toEqual([5, 5]);
+  });
+
+  it('ends when an adapter reports a count that is no number', async () => {
+    class Broken extends RecordingAdapter {
+      override async deleteExpired(): Promise<number> {
+        return Number.NaN;
+      }
+    }
+    const { store } = fixtures.store({}, new Broken());
+    expect(await store.prune()).toBe(0);
+  });
+});
+
+describe('the background sweep', () => {
+  it('deletes expired rows every cleanupInterval', async () => {
+    const fixture = fixtures.store({ cleanupInterval: 5 });
+    await addRows(fixture, 3, 1);
+    await eventually(async () => expect(await sids(fixture)).toEqual(['live0']));
+    await addRows(fixture, 2);
+    await eventually(async () => expect(await sids(fixture)).toEqual(['live0']));
+  });
+
+  it('gives its errors to onDbCleanupError and carries on', async () => {
+    const errors: unknown[] = [];
+    const cause = new Error('lock timeout');
+    const adapter = new RecordingAdapter().before('deleteExpired', () => {
+      throw cause;
+    });
+    const fixture = fixtures.store({ cleanupInterval: 5, onDbCleanupError: (error) => errors.push(error) }, adapter);
+    await addRows(fixture, 2);
+    await eventually(async () => expect(await sids(fixture)).toEqual([]));
+    expect(errors).toEqual([expect.any(DatabaseError)]);
+    expect(errors[0]).toMatchObject({ operation: 'prune', cause });
+  });
+
+  it('stops at close(), which waits for the run in flight', async () => {
+    const fixture = fixtures.store({ cleanupInterval: 5 });
+    await addRows(fixture, 2 * PRUNE_BATCH_SIZE + 5);
+    const reached = deferred();
+    const gate = deferred();
+    fixture.adapter.before('deleteExpired', () => undefined).before('deleteExpired', () => {
+      reached.resolve();
+      return gate.promise;
+    });
+    await reached.promise;
+    let closed = false;
+    const closing = fixture.store.close().then(() => {
+      closed = true;
+    });
+    await settleTicks();
+    expect(closed).toBe(false);
+    gate.resolve();
+    await closing;
+    // The run stopped after its current batch, and no sweep ran after close().
+    expect(await sids(fixture)).toHaveLength(5);
+    await settleTicks(100);
+    expect(await sids(fixture)).toHaveLength(5);
+  });
+
+  it('does not keep the process alive (in a child process)', async () => {
+    const result = await runChild('sweep-timer');
+    expect(result).toMatchObject({ code: 0, signal: null, stdout: 'done', stderr: '' });
+  });
+});
