@@ -99,7 +99,7 @@ export function useScope(ctx: SuiteContext, options: ScopeOptions): Scope {
   };
 
   const table = (name = tableName): Knex.QueryBuilder => ctx.knex.table(name);
-  const encode = (ms: number): Knex.Value => scope.store.adapter.encodeExpiry(ms);
+  const encode = (ms: number): Knex.Value => scope.store.adapter.encodeExpiry(ms, scope.store.knex);
   const toRow = (row: Record<string, unknown>): RawRow => ({
     sid: String(row[sidColumn]),
     sess: sessionValue(row.sess),

@@ -48,10 +48,20 @@ export interface DialectAdapter {
    * construction. Default: any.
    */
   readonly dialects?: readonly string[];
+  /**
+   * Whether the table can live in a schema named by the `schemaName` option. When false, the store refuses that
+   * option at construction. Default is `true`.
+   */
+  readonly supportsSchema: boolean;
+  /** Whether the session table exists (in its schema, when one is set). */
+  hasTable(knex: Knex, table: SessionTable): Promise<boolean>;
   /** Columns of the session table as `createTable` should build them. */
   defineTable(table: Knex.CreateTableBuilder, names: SessionTable): void;
-  /** The value bound for an expiry of `ms` milliseconds since the epoch (also "now" in comparisons). */
-  encodeExpiry(ms: number): Knex.Value;
+  /**
+   * The value bound for an expiry of `ms` milliseconds since the epoch (also "now" in comparisons). `knex` is the
+   * store's instance, for dialects whose driver needs an explicitly typed bind value.
+   */
+  encodeExpiry(ms: number, knex: Knex): Knex.Value;
   /** Insert the row or replace the existing one of the same sid, atomically: two racing first writes must not fail. */
   upsert(knex: Knex, table: SessionTable, row: SessionRow): Promise<void>;
   /** Delete at most `limit` rows whose expiry is at or before `now` (an encoded value); resolve the count deleted. */
@@ -71,7 +81,12 @@ export interface DialectAdapter {
 export abstract class BaseDialectAdapter implements DialectAdapter {
   abstract readonly name: string;
   readonly dialects?: readonly string[];
+  readonly supportsSchema: boolean = true;
   createDefaultKnex?(): Knex;
+
+  hasTable(knex: Knex, table: SessionTable): Promise<boolean> {
+    return table.schema(knex).hasTable(table.tableName);
+  }
 
   defineTable(table: Knex.CreateTableBuilder, names: SessionTable): void {
     table.string(names.sidColumn, 255).notNullable().primary();
@@ -79,7 +94,7 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
     table.timestamp(names.expiredColumn).notNullable().index();
   }
 
-  encodeExpiry(ms: number): Knex.Value {
+  encodeExpiry(ms: number, _knex?: Knex): Knex.Value {
     return new Date(ms);
   }
 
@@ -93,6 +108,16 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
 
   async deleteExpired(knex: Knex, table: SessionTable, now: Knex.Value, limit: number): Promise<number> {
     const batch = table.query(knex).select(table.sidColumn).where(table.expiredColumn, '<=', now).limit(limit);
-    return Number(await table.query(knex).whereIn(table.sidColumn, batch).del());
+    return rowCount(await table.query(knex).whereIn(table.sidColumn, batch).del());
   }
+}
+
+/**
+ * The row count of a DELETE or UPDATE. knex's own clients resolve a number; a third-party Client class may pass the
+ * driver's result object through instead (knex-pglite 0.14 resolves `{ rowCount, affectedRows, … }` for a DELETE).
+ */
+export function rowCount(result: unknown): number {
+  const count =
+    result !== null && typeof result === 'object' ? Number((result as { rowCount?: unknown }).rowCount) : Number(result);
+  return Number.isFinite(count) ? count : 0;
 }

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 export { KnexStore, PRUNE_BATCH_SIZE, MAX_SID_LENGTH } from './knex-store.js';
-export { BaseDialectAdapter, type DialectAdapter, type SessionRow, type SessionTable } from './dialect-adapter.js';
+export { BaseDialectAdapter, rowCount, type DialectAdapter, type SessionRow, type SessionTable } from './dialect-adapter.js';
 export {
   resolveOptions,
   isKnex,

@@ -2,7 +2,7 @@ import session from 'express-session';
 import type { SessionData } from 'express-session';
 import type { Knex } from 'knex';
 import { settle, type Callback } from './callback.js';
-import type { DialectAdapter, SessionTable } from './dialect-adapter.js';
+import { rowCount, type DialectAdapter, type SessionTable } from './dialect-adapter.js';
 import {
   ConfigurationError,
   ConnectSessionKnexError,
@@ -115,6 +115,9 @@ export class KnexStore extends session.Store {
     super();
     this.options = resolveOptions(options);
     this.#adapter = adapter;
+    if (this.options.schemaName !== undefined && adapter.supportsSchema === false) {
+      throw new ConfigurationError('schemaName', `is not supported by the ${adapter.name} adapter`);
+    }
     this.#table = createSessionTable(this.options);
     if (this.options.knex) {
       this.knex = this.options.knex;
@@ -182,7 +185,7 @@ export class KnexStore extends session.Store {
           await this.#table.query(knex).where(this.#table.sidColumn, sid).del();
           return;
         }
-        await this.#adapter.upsert(knex, this.#table, { sid, sess, expired: this.#adapter.encodeExpiry(expires) });
+        await this.#adapter.upsert(knex, this.#table, { sid, sess, expired: this.#adapter.encodeExpiry(expires, knex) });
       }),
       callback,
     ) as Promise<void>;
@@ -209,7 +212,7 @@ export class KnexStore extends session.Store {
           .query(knex)
           .where(t.sidColumn, sid)
           .andWhere(t.expiredColumn, '>', nowValue)
-          .update({ [t.expiredColumn]: this.#adapter.encodeExpiry(expires) });
+          .update({ [t.expiredColumn]: this.#adapter.encodeExpiry(expires, knex) });
       }),
       callback,
     ) as Promise<void>;
@@ -220,11 +223,11 @@ export class KnexStore extends session.Store {
     return settle(
       this.#run('destroy', async (knex) => {
         const t = this.#table;
-        if (!Array.isArray(sid)) return Number(await t.query(knex).where(t.sidColumn, checkSid(sid)).del());
+        if (!Array.isArray(sid)) return rowCount(await t.query(knex).where(t.sidColumn, checkSid(sid)).del());
         const sids = sid.map(checkSid);
         let deleted = 0;
         for (let i = 0; i < sids.length; i += DESTROY_CHUNK_SIZE) {
-          deleted += Number(await t.query(knex).whereIn(t.sidColumn, sids.slice(i, i + DESTROY_CHUNK_SIZE)).del());
+          deleted += rowCount(await t.query(knex).whereIn(t.sidColumn, sids.slice(i, i + DESTROY_CHUNK_SIZE)).del());
         }
         return deleted;
       }),
@@ -285,7 +288,7 @@ export class KnexStore extends session.Store {
   /** Delete every session, live or expired. Resolves the number of rows deleted. */
   override clear(callback?: Callback<number>): Promise<number | undefined> {
     return settle(
-      this.#run('clear', async (knex) => Number(await this.#table.query(knex).del())),
+      this.#run('clear', async (knex) => rowCount(await this.#table.query(knex).del())),
       callback,
     );
   }
@@ -339,14 +342,14 @@ export class KnexStore extends session.Store {
 
   async #bootstrap(): Promise<void> {
     const t = this.#table;
-    if (await t.schema(this.knex).hasTable(t.tableName)) return;
+    if (await this.#adapter.hasTable(this.knex, t)) return;
     if (!this.options.createTable) throw new SessionTableMissingError(t.displayName);
     try {
       await t.schema(this.knex).createTable(t.tableName, (builder) => this.#adapter.defineTable(builder, t));
     } catch (error) {
       // Another process may have created it first: that is success, not failure. If even the check fails, the
       // creation's error is the one worth reporting.
-      if (await t.schema(this.knex).hasTable(t.tableName).catch(() => false)) return;
+      if (await this.#adapter.hasTable(this.knex, t).catch(() => false)) return;
       throw error;
     }
   }
@@ -355,7 +358,7 @@ export class KnexStore extends session.Store {
   async #deleteExpired(knex: Knex): Promise<number> {
     let total = 0;
     for (;;) {
-      const now = this.#adapter.encodeExpiry(Date.now());
+      const now = this.#adapter.encodeExpiry(Date.now(), this.knex);
       const deleted = await this.#adapter.deleteExpired(knex, this.#table, now, PRUNE_BATCH_SIZE);
       if (deleted > 0) total += deleted;
       // Negated, so that a count that is no number (an adapter's bug) ends the loop instead of spinning forever.
@@ -369,7 +372,7 @@ export class KnexStore extends session.Store {
     const run = (async () => {
       try {
         await this.#ensureReady();
-        return await body(this.knex, this.#adapter.encodeExpiry(Date.now()));
+        return await body(this.knex, this.#adapter.encodeExpiry(Date.now(), this.knex));
       } catch (error) {
         throw error instanceof ConnectSessionKnexError ? error : new DatabaseError(operation, error);
       }

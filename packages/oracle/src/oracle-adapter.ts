@@ -85,7 +85,7 @@ export class OracleAdapter extends BaseDialectAdapter {
    * `schemaName` this asks ALL_TABLES for that owner instead. For the store's bootstrap to use it, core must ask the
    * adapter (its bootstrap calls knex's check today).
    */
-  async hasTable(knex: Knex, table: SessionTable): Promise<boolean> {
+  override async hasTable(knex: Knex, table: SessionTable): Promise<boolean> {
     if (!table.schemaName) return table.schema(knex).hasTable(table.tableName);
     const rows: unknown[] = await knex.raw('select 1 from all_tables where owner = ? and table_name = ?', [
       table.schemaName,

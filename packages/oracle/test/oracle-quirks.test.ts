@@ -204,13 +204,9 @@ describe('names', () => {
   });
 });
 
-/**
- * Two gaps that close in core, not here: core must ask the adapter whether the table exists (knex's own check ignores
- * the schema), and must hand encodeExpiry its knex (so that "now" is typed too). Each test fails until then, which
- * `it.failing` turns into a pass; once core does its part the test passes, jest reports it, and `.failing` goes.
- */
-describe('what waits on core', () => {
-  it.failing('bootstraps a table in schemaName by looking it up in ALL_TABLES', async () => {
+/** Core asks the adapter whether the table exists (knex's own check ignores the schema) and hands encodeExpiry its knex. */
+describe('what core delegates to the adapter', () => {
+  it('bootstraps a table in schemaName by looking it up in ALL_TABLES', async () => {
     const { db, store } = open({ schemaName: 'APP' }, (statement) => {
       if (statement.sql.includes('all_tables')) return { rows: [{ 1: 1 }] };
       if (statement.sql.includes('USER_TABLES')) return { rows: [] };
@@ -221,7 +217,7 @@ describe('what waits on core', () => {
     expect(db.statements.some((s) => s.sql.startsWith('create table'))).toBe(false);
   });
 
-  it.failing('binds "now" in the comparisons core builds as TIMESTAMP WITH TIME ZONE', async () => {
+  it('binds "now" in the comparisons core builds as TIMESTAMP WITH TIME ZONE', async () => {
     const { db, store } = open();
     await store.get('a');
     expect(db.statements.at(-1)!.binds[1]!.type).toBe('DB_TYPE_TIMESTAMP_TZ');

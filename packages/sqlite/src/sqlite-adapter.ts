@@ -15,6 +15,8 @@ type SqliteConnection = { run?: (sql: string, done: (error: Error | null) => voi
 export class SqliteAdapter extends BaseDialectAdapter {
   override readonly name = 'sqlite';
   override readonly dialects = ['sqlite3'] as const;
+  /** An attached database is SQLite's only "schema", and knex cannot create the expiry index in one. */
+  override readonly supportsSchema = false;
 
   override encodeExpiry(ms: number): Knex.Value {
     return new Date(ms).toISOString();

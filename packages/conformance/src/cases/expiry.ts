@@ -21,7 +21,7 @@ export function expiryCases(ctx: SuiteContext): void {
         // Equality through the adapter's own encoding finds the row: the column holds exactly what encodeExpiry wrote.
         const found = await scope
           .table()
-          .where('expired', scope.store.adapter.encodeExpiry(at))
+          .where('expired', scope.store.adapter.encodeExpiry(at, scope.store.knex))
           .andWhere(scope.sidColumn, sid);
         expect(found).toHaveLength(1);
       }
