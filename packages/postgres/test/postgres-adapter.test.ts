@@ -1,0 +1,120 @@
+import type { SessionData } from 'express-session';
+import { recordingKnex, type RecordedQuery } from '@csk/conformance/scenarios/recording-knex';
+import { ConfigurationError, PostgresAdapter, PostgresStore, type PostgresStoreOptions } from '@csk/postgres';
+
+const EXPIRES = Date.UTC(2030, 0, 2, 3, 4, 5, 678);
+const session = (ms: number, data: Record<string, unknown> = {}): SessionData =>
+  ({ cookie: { originalMaxAge: 1000, expires: new Date(ms), httpOnly: true, path: '/' }, ...data }) as unknown as SessionData;
+
+/** Every store operation once, against a knex of `client` with no database behind it; resolves the SQL it received. */
+async function statementsOf(client: string, options: Omit<PostgresStoreOptions, 'knex'> = {}): Promise<RecordedQuery[]> {
+  const { knex, queries } = recordingKnex(client, (query) => (query.sql.startsWith('select') ? [] : 1));
+  const store = new PostgresStore({ cleanupInterval: 0, ...options, knex });
+  try {
+    await store.ready;
+    await store.set('a', session(EXPIRES, { n: 1 }));
+    await store.get('a');
+    await store.touch('a', session(EXPIRES + 1));
+    await store.destroy('a');
+    await store.prune();
+    return queries;
+  } finally {
+    await store.close();
+    await knex.destroy();
+  }
+}
+
+describe('PostgresAdapter', () => {
+  it('encodes expiry as ISO-8601 UTC text with milliseconds, whatever the process time zone', () => {
+    expect(new PostgresAdapter().encodeExpiry(EXPIRES)).toBe('2030-01-02T03:04:05.678Z');
+  });
+
+  it.each(['pg', 'postgres', 'postgresql', 'cockroachdb'])('serves the %s client (dialect postgresql)', (client: string) => {
+    const { knex } = recordingKnex(client);
+    expect(new PostgresAdapter().dialects).toContain((knex.client as { dialect: string }).dialect);
+    void knex.destroy();
+  });
+
+  it('serves pgnative too (its Client class reports the postgresql dialect; pg-native itself is not installed here)', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- knex ships no types for its dialect modules
+    const Client = require('knex/lib/dialects/pgnative') as { prototype: { dialect: string; driverName: string } };
+    expect(new PostgresAdapter().dialects).toContain(Client.prototype.dialect);
+  });
+
+  it('refuses a knex of another dialect', () => {
+    const { knex } = recordingKnex('mysql2');
+    expect(() => new PostgresStore({ knex })).toThrow(ConfigurationError);
+    void knex.destroy();
+  });
+});
+
+describe('PostgresStore options', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('takes jsonb itself, so the core never warns of it as unknown', () => {
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const { knex } = recordingKnex('pg');
+    const store = new PostgresStore({ knex, jsonb: true, cleanupInterval: 0 });
+    expect((store.adapter as PostgresAdapter).jsonb).toBe(true);
+    expect(warn).not.toHaveBeenCalled();
+    void store.close().then(() => knex.destroy());
+  });
+
+  it('refuses a jsonb that is not a boolean', () => {
+    const { knex } = recordingKnex('pg');
+    expect(() => new PostgresStore({ knex, jsonb: 'yes' as unknown as boolean })).toThrow(
+      expect.objectContaining({ name: 'ConfigurationError', option: 'jsonb' }),
+    );
+    void knex.destroy();
+  });
+
+  it('lets the core refuse options that are not an object', () => {
+    expect(() => new PostgresStore('sessions' as unknown as PostgresStoreOptions)).toThrow(
+      expect.objectContaining({ name: 'ConfigurationError', option: 'options' }),
+    );
+  });
+});
+
+describe.each(['pg', 'cockroachdb'])('the SQL the %s client sends', (client: string) => {
+  it('creates upstream\'s table (json, timestamptz, indexed expiry) in the schema, every identifier quoted', async () => {
+    const [hasTable, create, index] = await statementsOf(client, { schemaName: 'app', tableName: 'Sessions' });
+    expect(hasTable!.bindings).toEqual(['Sessions', 'app']);
+    expect(create!.sql).toBe(
+      'create table "app"."Sessions" ("sid" varchar(255) not null, "sess" json not null, ' +
+        '"expired" timestamptz not null, constraint "Sessions_pkey" primary key ("sid"))',
+    );
+    expect(index!.sql).toBe('create index "sessions_expired_index" on "app"."Sessions" ("expired")');
+  });
+
+  it('creates sess as jsonb with jsonb: true', async () => {
+    const [, create] = await statementsOf(client, { jsonb: true });
+    expect(create!.sql).toContain('"sess" jsonb not null');
+  });
+
+  it('upserts atomically with INSERT … ON CONFLICT (sid) DO UPDATE, binding ISO-8601 UTC expiries', async () => {
+    const queries = await statementsOf(client, { sidFieldName: 'session id' });
+    const upsert = queries.find((query) => query.sql.startsWith('insert'));
+    expect(upsert).toEqual({
+      sql:
+        'insert into "sessions" ("expired", "sess", "session id") values ($1, $2, $3) on conflict ("session id") ' +
+        'do update set "sess" = excluded."sess", "expired" = excluded."expired"',
+      bindings: ['2030-01-02T03:04:05.678Z', expect.stringContaining('"n":1'), 'a'],
+    });
+  });
+
+  it('reads, touches and sweeps with "now" bound from Node, never the database clock', async () => {
+    const queries = await statementsOf(client);
+    const sql = queries.map((query) => query.sql);
+    expect(sql).toContain('select "sess" from "sessions" where "sid" = $1 and "expired" > $2 limit $3');
+    expect(sql).toContain('update "sessions" set "expired" = $1 where "sid" = $2 and "expired" > $3');
+    expect(sql).toContain(
+      'delete from "sessions" where "sid" in (select "sid" from "sessions" where "expired" <= $1 limit $2)',
+    );
+    const touch = queries.find((query) => query.sql.startsWith('update'))!;
+    expect(touch.bindings[0]).toBe('2030-01-02T03:04:05.679Z');
+    expect(String(touch.bindings[2])).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(sql.join('\n')).not.toMatch(/now\(\)|current_timestamp/i);
+  });
+});
