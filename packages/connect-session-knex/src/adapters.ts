@@ -1,4 +1,8 @@
 import type { DialectAdapter } from '@csk/core';
+import { MssqlAdapter } from '@csk/mssql';
+import { MysqlAdapter } from '@csk/mysql';
+import { OracleAdapter } from '@csk/oracle';
+import { PostgresAdapter } from '@csk/postgres';
 import { SqliteAdapter } from '@csk/sqlite';
 import { UnsupportedDialectError } from './errors.js';
 
@@ -15,6 +19,17 @@ export type AdapterFactory = () => DialectAdapter;
  * `better-sqlite3` (dialect `sqlite3`); `cockroachdb` (dialect `postgresql`); `redshift` (dialect `redshift`).
  */
 export const ADAPTERS: Readonly<Record<string, AdapterFactory>> = Object.freeze({
+  pg: () => new PostgresAdapter(),
+  postgres: () => new PostgresAdapter(),
+  postgresql: () => new PostgresAdapter(),
+  pgnative: () => new PostgresAdapter(),
+  cockroachdb: () => new PostgresAdapter(),
+  mysql: () => new MysqlAdapter(),
+  mysql2: () => new MysqlAdapter(),
+  mariadb: () => new MysqlAdapter(),
+  mssql: () => new MssqlAdapter(),
+  oracledb: () => new OracleAdapter(),
+  oracle: () => new OracleAdapter(),
   sqlite3: () => new SqliteAdapter(),
   sqlite: () => new SqliteAdapter(),
   'better-sqlite3': () => new SqliteAdapter(),

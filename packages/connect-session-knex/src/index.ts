@@ -10,6 +10,10 @@
  */
 export * from '@csk/core';
 export { SqliteStore, SqliteAdapter, DEFAULT_SQLITE_FILENAME } from '@csk/sqlite';
+export { PostgresStore, PostgresAdapter, type PostgresStoreOptions, type PostgresAdapterOptions } from '@csk/postgres';
+export { MysqlStore, MysqlAdapter } from '@csk/mysql';
+export { MssqlStore, MssqlAdapter } from '@csk/mssql';
+export { OracleStore, OracleAdapter } from '@csk/oracle';
 export { ConnectSessionKnexStore, type ConnectSessionKnexStoreOptions } from './connect-session-knex-store.js';
 export { ADAPTERS, selectAdapter, supportedClients, type AdapterFactory, type KnexClientLike } from './adapters.js';
 export { UnsupportedDialectError } from './errors.js';
