@@ -9,32 +9,29 @@ import { UnsupportedDialectError } from './errors.js';
 /** Makes a fresh adapter for one store. */
 export type AdapterFactory = () => DialectAdapter;
 
+/** Each adapter with the names its knex clients go by. */
+const ADAPTER_NAMES: ReadonlyArray<readonly [AdapterFactory, readonly string[]]> = [
+  [() => new PostgresAdapter(), ['pg', 'postgres', 'postgresql', 'pgnative', 'cockroachdb']],
+  [() => new MysqlAdapter(), ['mysql', 'mysql2', 'mariadb']],
+  [() => new MssqlAdapter(), ['mssql']],
+  [() => new OracleAdapter(), ['oracledb', 'oracle']],
+  [() => new SqliteAdapter(), ['sqlite3', 'sqlite', 'better-sqlite3']],
+];
+
 /**
  * The adapter for each name a knex client goes by. Keys are the `client` strings knex 3 accepts (its
  * `SUPPORTED_CLIENTS`, aliases included) and, for a knex whose `client` is a Client class, the normalised
- * `client.dialect` and `client.driverName` values. Supporting a dialect is one line per name it goes by.
+ * `client.dialect` and `client.driverName` values. Supporting a dialect is one line: its adapter and the names it goes by.
  *
  * The names knex 3.3 uses, by dialect: `pg`, `postgres`, `postgresql`, `pgnative` (dialect `postgresql`);
  * `mysql`, `mysql2`, `mariadb` (dialect `mysql`); `mssql`; `oracledb` (dialect `oracle`); `sqlite3`, `sqlite`,
  * `better-sqlite3` (dialect `sqlite3`); `cockroachdb` (dialect `postgresql`); `redshift` (dialect `redshift`).
  */
-export const ADAPTERS: Readonly<Record<string, AdapterFactory>> = Object.freeze({
-  pg: () => new PostgresAdapter(),
-  postgres: () => new PostgresAdapter(),
-  postgresql: () => new PostgresAdapter(),
-  pgnative: () => new PostgresAdapter(),
-  cockroachdb: () => new PostgresAdapter(),
-  mysql: () => new MysqlAdapter(),
-  mysql2: () => new MysqlAdapter(),
-  mariadb: () => new MysqlAdapter(),
-  mssql: () => new MssqlAdapter(),
-  oracledb: () => new OracleAdapter(),
-  oracle: () => new OracleAdapter(),
-  sqlite3: () => new SqliteAdapter(),
-  sqlite: () => new SqliteAdapter(),
-  'better-sqlite3': () => new SqliteAdapter(),
-});
-
+export const ADAPTERS: Readonly<Record<string, AdapterFactory>> = Object.freeze(
+  Object.fromEntries(
+    ADAPTER_NAMES.flatMap(([factory, names]) => names.map((name) => [name, factory])),
+  ),
+);
 /** The part of a knex instance the lookup reads. */
 export interface KnexClientLike {
   readonly client?: {
