@@ -1,5 +1,6 @@
-import { settle, type KnexStore } from '../src/index.js';
+import { settle } from '../src/index.js';
 import { runChild } from './support/child.js';
+import { everyStoreMethod } from './support/operations.js';
 import { sessionWith, useFixtures, viaCallback } from './support/fixtures.js';
 
 describe('settle', () => {
@@ -29,17 +30,8 @@ describe('every store method', () => {
   const fixtures = useFixtures();
   const session = sessionWith({ maxAge: 60_000 }, { user: 'ada' });
 
-  it.each([
-    ['get', (s: Store, cb?: Cb) => s.get('a', cb)],
-    ['set', (s: Store, cb?: Cb) => s.set('b', session, cb)],
-    ['touch', (s: Store, cb?: Cb) => s.touch('a', session, cb)],
-    ['destroy', (s: Store, cb?: Cb) => s.destroy('b', cb)],
-    ['all', (s: Store, cb?: Cb) => s.all(cb)],
-    ['length', (s: Store, cb?: Cb) => s.length(cb)],
-    ['ids', (s: Store, cb?: Cb) => s.ids(cb)],
-    ['prune', (s: Store, cb?: Cb) => s.prune(cb)],
-    ['clear', (s: Store, cb?: Cb) => s.clear(cb)],
-  ])('%s gives the same result to a callback and as a promise', async (_name, call) => {
+  const methods = everyStoreMethod(session, 'a', 'b');
+  it.each(methods)('%s gives the same result to a callback and as a promise', async (_name, call) => {
     const viaPromise = fixtures.store();
     const viaCb = fixtures.store();
     for (const { store } of [viaPromise, viaCb]) await store.set('a', session);
@@ -84,6 +76,3 @@ describe('a throwing callback (in a child process)', () => {
     expect(report.unhandled).toEqual([]);
   });
 });
-
-type Store = KnexStore;
-type Cb = (error: unknown, value?: unknown) => void;

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { DatabaseError, KnexStore, StoreClosedError } from '../src/index.js';
 import { deferred, settleTicks } from './support/async.js';
 import { memoryKnex, sessionWith, useFixtures, viaCallback } from './support/fixtures.js';
+import { everyStoreMethod } from './support/operations.js';
 import { RecordingAdapter } from './support/recording-adapter.js';
 
 const fixtures = useFixtures();
@@ -45,17 +46,7 @@ it("leaves the application's knex open", async () => {
   expect(await knex('sessions').pluck('sid')).toEqual(['a']);
 });
 
-it.each([
-  ['get', (s: KnexStore, cb?: Cb) => s.get('a', cb)],
-  ['set', (s: KnexStore, cb?: Cb) => s.set('a', session, cb)],
-  ['touch', (s: KnexStore, cb?: Cb) => s.touch('a', session, cb)],
-  ['destroy', (s: KnexStore, cb?: Cb) => s.destroy('a', cb)],
-  ['all', (s: KnexStore, cb?: Cb) => s.all(cb)],
-  ['length', (s: KnexStore, cb?: Cb) => s.length(cb)],
-  ['ids', (s: KnexStore, cb?: Cb) => s.ids(cb)],
-  ['clear', (s: KnexStore, cb?: Cb) => s.clear(cb)],
-  ['prune', (s: KnexStore, cb?: Cb) => s.prune(cb)],
-])('%s after close fails with StoreClosedError', async (operation, call) => {
+it.each(everyStoreMethod(session))('%s after close fails with StoreClosedError', async (operation, call) => {
   const { store } = fixtures.store();
   await store.close();
   const { error } = await viaCallback((cb) => call(store, cb));
@@ -125,5 +116,3 @@ it('reports a failure to destroy its knex as DatabaseError', async () => {
   expect(error).toBeInstanceOf(DatabaseError);
   expect(error).toMatchObject({ operation: 'close', cause });
 });
-
-type Cb = (error: unknown, value?: unknown) => void;

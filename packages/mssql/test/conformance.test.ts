@@ -1,6 +1,7 @@
 import path from 'node:path';
-import { knex, type Knex } from 'knex';
-import { describeStoreConformance } from '@csk/conformance';
+import type { Knex } from 'knex';
+import { describeMatrixConformance } from '@csk/conformance/recorded/live-matrix';
+import { serverAddress } from '@csk/conformance/scenarios/live';
 import { MssqlStore } from '@csk/mssql';
 
 /** The package's folder, from which child processes resolve knex, tedious and the built store. */
@@ -8,15 +9,15 @@ const packageDir = path.resolve(__dirname, '..');
 
 /** knex config for `CSK_MSSQL_URL` (`mssql://user:password@host:port/database`); tedious wants a numeric port. */
 function serverConfig(url: string): Knex.Config {
-  const parsed = new URL(url);
+  const { host, port, user, password, database } = serverAddress(url, 1433);
   return {
     client: 'mssql',
     connection: {
-      server: parsed.hostname,
-      port: Number(parsed.port || 1433),
-      user: decodeURIComponent(parsed.username),
-      password: decodeURIComponent(parsed.password),
-      database: decodeURIComponent(parsed.pathname.slice(1)) || 'master',
+      server: host,
+      port,
+      user,
+      password,
+      database: database || 'master',
       // A test server (the matrix's container) has a self-signed certificate.
       options: { trustServerCertificate: true },
     },
@@ -24,19 +25,12 @@ function serverConfig(url: string): Knex.Config {
   };
 }
 
-const url = process.env.CSK_MSSQL_URL;
-if (url) {
-  const knexConfig = serverConfig(url);
-  describeStoreConformance({
-    name: 'SQL Server (tedious)',
-    createKnex: () => knex(knexConfig),
-    createStore: (options) => new MssqlStore(options),
-    isolated: { packageDir, storeModule: path.join(packageDir, 'dist', 'index.cjs'), storeExport: 'MssqlStore', knexConfig },
-  });
-} else {
-  // Skipped even in CI: no SQL Server can run on this project's machines. The offline tests are what CI checks; the
-  // live run is the docker-compose matrix (pnpm test:matrix).
-  describe('SQL Server (live)', () => {
-    test.skip('needs CSK_MSSQL_URL, which pnpm test:matrix sets', () => undefined);
-  });
-}
+describeMatrixConformance({
+  variable: 'CSK_MSSQL_URL',
+  database: 'SQL Server',
+  name: 'SQL Server (tedious)',
+  serverConfig,
+  packageDir,
+  storeExport: 'MssqlStore',
+  createStore: (options) => new MssqlStore(options),
+});

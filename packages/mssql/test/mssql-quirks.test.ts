@@ -1,53 +1,30 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { knex as createKnex } from 'knex';
 import type { SessionData } from 'express-session';
+import type { Knex } from 'knex';
 import { ConfigurationError, MssqlAdapter, MssqlStore, type KnexStoreOptions } from '@csk/mssql';
-import { recordingSqlServer, type RecordingSqlServer, type Responder } from './support/recording-sql-server.js';
+import { everyOperation, sessionUntil, useRecordedStores } from '@csk/conformance/recorded/recording';
+import {
+  itRefusesAnotherDialect,
+  itShowsInReadme,
+  restoreTimeZoneAfterEach,
+} from '@csk/conformance/recorded/package-checks';
+import { recordingSqlServer, type Responder } from './support/recording-sql-server.js';
 import { SQL, sqlServerDouble } from './support/sql-server-double.js';
 
 const HOUR = 3_600_000;
-const session = (extra: Record<string, unknown> = {}): SessionData =>
-  ({ cookie: { originalMaxAge: HOUR, expires: new Date(Date.now() + HOUR).toISOString() }, ...extra }) as unknown as SessionData;
+const session = (extra: Record<string, unknown> = {}): SessionData => sessionUntil(Date.now() + HOUR, extra, HOUR);
 
 /** A server that has no table yet and accepts every statement, for checking SQL text only. */
 const accepting: Responder = (statement) => (statement.sql.includes('@@rowcount') ? { rows: [{ '': 0 }] } : undefined);
 
-const opened: Array<{ store: MssqlStore; server: RecordingSqlServer }> = [];
-function open(options: KnexStoreOptions = {}, respond = accepting, config = {}) {
-  const server = recordingSqlServer(respond, config);
-  const store = new MssqlStore({ cleanupInterval: 0, ...options, knex: server.knex });
-  opened.push({ store, server });
-  return { server, store };
-}
-
-/** Run every operation once, so that every statement the store can send is recorded. */
-async function everyOperation(store: MssqlStore): Promise<void> {
-  await store.ready;
-  await store.set('a', session());
-  await store.get('a');
-  await store.touch('a', session());
-  await store.all();
-  await store.length();
-  await store.ids();
-  await store.destroy('a');
-  await store.destroy(['a', 'b']);
-  await store.prune();
-  await store.clear();
-}
-
-afterEach(async () => {
-  for (const { store, server } of opened.splice(0)) {
-    await store.close();
-    await server.knex.destroy();
-  }
-});
+const createStore = (options: KnexStoreOptions): MssqlStore => new MssqlStore(options);
+const open = useRecordedStores({ record: recordingSqlServer, createStore }, accepting);
 
 describe('MERGE', () => {
   it('puts HOLDLOCK on the target and ends with the semicolon SQL Server requires of MERGE', async () => {
-    const { server, store } = open();
+    const { recording, store } = open();
     await store.set('a', session());
-    const merge = server.statements.find((s) => s.sql.startsWith('MERGE'))!;
+    const merge = recording.statements.find((s) => s.sql.startsWith('MERGE'))!;
     expect(merge.sql).toMatch(/^MERGE INTO \[sessions\] WITH \(HOLDLOCK\) AS \[target\]\n/);
     expect(merge.sql.endsWith(');')).toBe(true);
     // One statement: the only semicolon is the terminator.
@@ -55,10 +32,10 @@ describe('MERGE', () => {
   });
 
   it('sends values only as parameters, never in the statement text', async () => {
-    const { server, store } = open();
+    const { recording, store } = open();
     const hostile = "x'); DROP TABLE [users]; --";
     await store.set(hostile, session({ note: hostile }));
-    const merge = server.statements.find((s) => s.sql.startsWith('MERGE'))!;
+    const merge = recording.statements.find((s) => s.sql.startsWith('MERGE'))!;
     expect(merge.sql).toBe(SQL.merge);
     expect(merge.values[0]).toBe(hostile);
     expect(String(merge.values[1])).toContain(hostile);
@@ -66,10 +43,10 @@ describe('MERGE', () => {
 
   it('binds a session over 4000 characters as nvarchar(max), into an nvarchar(max) column', async () => {
     const double = sqlServerDouble();
-    const { server, store } = open({}, double.respond);
+    const { recording, store } = open({}, double.respond);
     const big = session({ blob: 'ü'.repeat(100_000) });
     await store.set('big', big);
-    const merge = server.statements.find((s) => s.sql === SQL.merge)!;
+    const merge = recording.statements.find((s) => s.sql === SQL.merge)!;
     expect(merge.parameters[1]!.declaration).toBe('nvarchar(max)');
     expect(SQL.createTable).toContain('[sess] nvarchar(max) not null');
     await expect(store.get('big')).resolves.toEqual(JSON.parse(JSON.stringify(big)));
@@ -78,11 +55,7 @@ describe('MERGE', () => {
 
 describe('expiry values', () => {
   const adapter = new MssqlAdapter();
-  const tz = process.env.TZ;
-  afterEach(() => {
-    if (tz === undefined) delete process.env.TZ;
-    else process.env.TZ = tz;
-  });
+  restoreTimeZoneAfterEach();
 
   it('are ISO 8601 text with a T, milliseconds and no zone, in UTC whatever the process time zone', () => {
     // Around a daylight-saving change in New York, and at a date a dmy DATEFORMAT would misread.
@@ -99,17 +72,18 @@ describe('expiry values', () => {
 
   it('reach the server as nvarchar text unchanged by the tedious useUTC option', async () => {
     for (const useUTC of [true, false]) {
-      const { server, store } = open({}, accepting, { connection: { server: 'x', options: { useUTC } } });
+      const connection = { server: 'x', options: { useUTC } } as Knex.MsSqlConnectionConfig;
+      const { recording, store } = open({}, accepting, { connection });
       await store.set('a', { cookie: { expires: '2031-12-03T23:05:07.450Z' } } as unknown as SessionData);
-      const merge = server.statements.find((s) => s.sql.startsWith('MERGE'))!;
+      const merge = recording.statements.find((s) => s.sql.startsWith('MERGE'))!;
       expect(merge.parameters[2]).toEqual({ name: 'p2', declaration: 'nvarchar(23)', value: '2031-12-03T23:05:07.450' });
     }
   });
 
   it('are text because knex would bind a Date as legacy datetime (1/300 s steps)', async () => {
-    const { server } = open();
-    await server.knex.raw('select ?', [new Date(Date.UTC(2031, 0, 1, 0, 0, 0, 1))]);
-    expect(server.statements.at(-1)!.parameters[0]!.declaration).toBe('datetime');
+    const { recording } = open();
+    await recording.knex.raw('select ?', [new Date(Date.UTC(2031, 0, 1, 0, 0, 0, 1))]);
+    expect(recording.statements.at(-1)!.parameters[0]!.declaration).toBe('datetime');
   });
 
   it('are stored in datetime2(3), which keeps every millisecond', () => {
@@ -121,44 +95,40 @@ describe('expiry values', () => {
 describe('names', () => {
   it('are bracketed by knex in every statement, hostile ones included', async () => {
     const names = { schemaName: 'we ird', tableName: "ses'sions; DROP TABLE users --", sidFieldName: 'the "sid"' };
-    const { server, store } = open(names);
-    await everyOperation(store);
-    expect(server.statements.length).toBeGreaterThan(10);
-    for (const { sql } of server.statements) {
+    const { recording, store } = open(names);
+    await everyOperation(store, session);
+    expect(recording.statements.length).toBeGreaterThan(10);
+    for (const { sql } of recording.statements) {
       // What is left after removing every bracketed name is the store's own SQL: no name leaks out of its brackets.
       const outside = sql.replace(/\[[^\]]*\]/g, '[]');
       expect(outside).not.toMatch(/DROP|ird|"sid"|ses'sions/);
     }
-    const create = server.statements.find((s) => s.sql.startsWith('CREATE TABLE'))!;
+    const create = recording.statements.find((s) => s.sql.startsWith('CREATE TABLE'))!;
     expect(create.sql).toContain(`CREATE TABLE [we ird].[ses'sions; DROP TABLE users --] ([the "sid"] nvarchar(255)`);
-    expect(server.statements[0]!.values).toEqual([names.tableName, names.schemaName]);
+    expect(recording.statements[0]!.values).toEqual([names.tableName, names.schemaName]);
   });
 
   it('with "[" or "]" are refused, because knex deletes brackets when quoting but not when looking the table up', async () => {
     for (const option of ['tableName', 'schemaName', 'sidFieldName'] as const) {
-      const { server, store } = open({ [option]: 'a]b' });
+      const { recording, store } = open({ [option]: 'a]b' });
       await expect(store.ready).rejects.toBeInstanceOf(ConfigurationError);
       await expect(store.ready).rejects.toMatchObject({ option });
-      expect(server.statements.some((s) => s.sql.startsWith('CREATE'))).toBe(false);
+      expect(recording.statements.some((s) => s.sql.startsWith('CREATE'))).toBe(false);
     }
   });
 
   it('put the table in schemaName in every statement, and look it up in that schema', async () => {
-    const { server, store } = open({ schemaName: 'app' });
-    await everyOperation(store);
-    expect(server.statements[0]!.sql).toBe(
+    const { recording, store } = open({ schemaName: 'app' });
+    await everyOperation(store, session);
+    expect(recording.statements[0]!.sql).toBe(
       'SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = @p0 AND TABLE_SCHEMA = @p1',
     );
-    for (const { sql } of server.statements.slice(1)) expect(sql.replace(/\[app\]\.\[sessions\]/g, '')).not.toContain('[sessions]');
+    for (const { sql } of recording.statements.slice(1)) expect(sql.replace(/\[app\]\.\[sessions\]/g, '')).not.toContain('[sessions]');
   });
 });
 
 describe('the store', () => {
-  it('refuses a knex of another dialect', () => {
-    const pg = createKnex({ client: 'pg' });
-    expect(() => new MssqlStore({ knex: pg })).toThrow(ConfigurationError);
-    return pg.destroy();
-  });
+  itRefusesAnotherDialect(createStore);
 
   it('creates a case-sensitive sid: a binary collation', () => {
     expect(SQL.createTable).toContain('[sid] nvarchar(255) collate Latin1_General_100_BIN2 not null');
@@ -166,8 +136,5 @@ describe('the store', () => {
 });
 
 describe('the README', () => {
-  const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-  it('shows the DDL and the MERGE exactly as the store sends them', () => {
-    for (const sql of [SQL.createTable, SQL.createIndex, SQL.merge]) expect(readme).toContain(sql);
-  });
+  itShowsInReadme(path.resolve(__dirname, '..'), [SQL.createTable, SQL.createIndex, SQL.merge]);
 });

@@ -27,6 +27,19 @@ function recordingStore(client: string, version: string, options: Omit<KnexStore
 
 const upserts = (queries: RecordedQuery[]): RecordedQuery[] => queries.filter((query) => query.sql.startsWith('insert'));
 
+/** The upserts one `set` of sid 'a' (expiring at EXPIRES, carrying `data`) sends on a server reporting `version`. */
+async function upsertsOfOneSet(
+  client: string,
+  version: string,
+  options: Omit<KnexStoreOptions, 'knex'> = {},
+  data: Record<string, unknown> = {},
+): Promise<RecordedQuery[]> {
+  const { store, queries, close } = recordingStore(client, version, options);
+  await store.set('a', session(EXPIRES, data));
+  await close();
+  return upserts(queries);
+}
+
 describe('parseServerVersion', () => {
   it.each([
     ['8.4.3', 'mysql', true],
@@ -75,10 +88,8 @@ describe.each(['mysql2', 'mysql', 'mariadb'])('the SQL the %s client sends', (cl
   });
 
   it('on MySQL 8.0.19 and later, upserts with a row alias (no deprecated VALUES())', async () => {
-    const { store, queries, close } = recordingStore(client, '8.4.3', { schemaName: 'app', sidFieldName: 'session id' });
-    await store.set('a', session(EXPIRES, { n: 1 }));
-    await close();
-    expect(upserts(queries)).toEqual([
+    const sent = await upsertsOfOneSet(client, '8.4.3', { schemaName: 'app', sidFieldName: 'session id' }, { n: 1 });
+    expect(sent).toEqual([
       {
         sql:
           'insert into `app`.`sessions` (`session id`, `sess`, `expired`) values (?, ?, ?) as `new` ' +
@@ -89,27 +100,21 @@ describe.each(['mysql2', 'mysql', 'mariadb'])('the SQL the %s client sends', (cl
   });
 
   it('quotes hostile names in the row-alias statement through knex', async () => {
-    const { store, queries, close } = recordingStore(client, '8.4.3', { tableName: 'we`ird; --', sidFieldName: 's"id' });
-    await store.set('a', session(EXPIRES));
-    await close();
-    expect(upserts(queries)[0]!.sql).toBe(
+    const [upsert] = await upsertsOfOneSet(client, '8.4.3', { tableName: 'we`ird; --', sidFieldName: 's"id' });
+    expect(upsert!.sql).toBe(
       'insert into `we``ird; --` (`s"id`, `sess`, `expired`) values (?, ?, ?) as `new` ' +
         'on duplicate key update `sess` = `new`.`sess`, `expired` = `new`.`expired`',
     );
   });
 
   it('names the row alias otherwise when the table itself is called new', async () => {
-    const { store, queries, close } = recordingStore(client, '8.4.3', { tableName: 'NEW' });
-    await store.set('a', session(EXPIRES));
-    await close();
-    expect(upserts(queries)[0]!.sql).toContain('values (?, ?, ?) as `new_row` on duplicate key update `sess` = `new_row`.`sess`');
+    const [upsert] = await upsertsOfOneSet(client, '8.4.3', { tableName: 'NEW' });
+    expect(upsert!.sql).toContain('values (?, ?, ?) as `new_row` on duplicate key update `sess` = `new_row`.`sess`');
   });
 
   it.each(['10.11.19-MariaDB-0+deb12u1', '8.0.18', '5.7.44-log'])('on %s, upserts with VALUES()', async (version: string) => {
-    const { store, queries, close } = recordingStore(client, version);
-    await store.set('a', session(EXPIRES));
-    await close();
-    expect(upserts(queries)[0]!.sql).toBe(
+    const [upsert] = await upsertsOfOneSet(client, version);
+    expect(upsert!.sql).toBe(
       'insert into `sessions` (`expired`, `sess`, `sid`) values (?, ?, ?) ' +
         'on duplicate key update `sess` = values(`sess`), `expired` = values(`expired`)',
     );

@@ -1,6 +1,7 @@
 import path from 'node:path';
-import { knex, type Knex } from 'knex';
-import { describeStoreConformance } from '@csk/conformance';
+import type { Knex } from 'knex';
+import { describeMatrixConformance } from '@csk/conformance/recorded/live-matrix';
+import { serverAddress } from '@csk/conformance/scenarios/live';
 import { OracleStore } from '@csk/oracle';
 
 /** The package's folder, from which child processes resolve knex, oracledb and the built store. */
@@ -8,31 +9,20 @@ const packageDir = path.resolve(__dirname, '..');
 
 /** knex config for `CSK_ORACLE_URL` (`oracle://user:password@host:port/service`), through node-oracledb thin mode. */
 function serverConfig(url: string): Knex.Config {
-  const parsed = new URL(url);
+  const { host, port, user, password, database } = serverAddress(url, 1521);
   return {
     client: 'oracledb',
-    connection: {
-      user: decodeURIComponent(parsed.username),
-      password: decodeURIComponent(parsed.password),
-      connectString: `${parsed.hostname}:${parsed.port || 1521}/${decodeURIComponent(parsed.pathname.slice(1))}`,
-    },
+    connection: { user, password, connectString: `${host}:${port}/${database}` },
     pool: { min: 0, max: 8 },
   };
 }
 
-const url = process.env.CSK_ORACLE_URL;
-if (url) {
-  const knexConfig = serverConfig(url);
-  describeStoreConformance({
-    name: 'Oracle Database (oracledb thin)',
-    createKnex: () => knex(knexConfig),
-    createStore: (options) => new OracleStore(options),
-    isolated: { packageDir, storeModule: path.join(packageDir, 'dist', 'index.cjs'), storeExport: 'OracleStore', knexConfig },
-  });
-} else {
-  // Skipped even in CI: no Oracle Database can run on this project's machines. The offline tests are what CI checks;
-  // the live run is the docker-compose matrix (pnpm test:matrix).
-  describe('Oracle Database (live)', () => {
-    test.skip('needs CSK_ORACLE_URL, which pnpm test:matrix sets', () => undefined);
-  });
-}
+describeMatrixConformance({
+  variable: 'CSK_ORACLE_URL',
+  database: 'Oracle Database',
+  name: 'Oracle Database (oracledb thin)',
+  serverConfig,
+  packageDir,
+  storeExport: 'OracleStore',
+  createStore: (options) => new OracleStore(options),
+});

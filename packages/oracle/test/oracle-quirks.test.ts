@@ -1,44 +1,41 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { knex as createKnex } from 'knex';
 import oracledb from 'oracledb';
 import type { SessionData } from 'express-session';
 import { ConfigurationError, OracleAdapter, OracleStore, type KnexStoreOptions } from '@csk/oracle';
-import { recordingOracle, type RecordingOracle, type Responder, type WireStatement } from './support/recording-oracle.js';
+import { everyOperation, sessionUntil, useRecordedStores } from '@csk/conformance/recorded/recording';
+import {
+  itRefusesAnotherDialect,
+  itShowsInReadme,
+  restoreTimeZoneAfterEach,
+} from '@csk/conformance/recorded/package-checks';
+import {
+  bindProcessor,
+  recordingOracle,
+  type RecordingOracle,
+  type Responder,
+  type WireStatement,
+} from './support/recording-oracle.js';
 import { SQL, oracleDouble } from './support/oracle-double.js';
 
 const HOUR = 3_600_000;
-const session = (extra: Record<string, unknown> = {}): SessionData =>
-  ({ cookie: { originalMaxAge: HOUR, expires: new Date(Date.now() + HOUR).toISOString() }, ...extra }) as unknown as SessionData;
+const session = (extra: Record<string, unknown> = {}): SessionData => sessionUntil(Date.now() + HOUR, extra, HOUR);
 
 /** A database that has the table and accepts every statement, for checking SQL text only. */
 const accepting: Responder = (statement) =>
   /^select/i.test(statement.sql) ? { rows: statement.sql.includes('TABLE_NAME') ? [{ TABLE_NAME: 'x' }] : [] } : { rowsAffected: 0 };
 
-const opened: Array<{ store: OracleStore; db: RecordingOracle }> = [];
-function open(options: KnexStoreOptions = {}, respond: Responder = accepting) {
-  const db = recordingOracle(respond);
-  const store = new OracleStore({ cleanupInterval: 0, ...options, knex: db.knex });
-  opened.push({ store, db });
-  return { db, store };
-}
+const createStore = (options: KnexStoreOptions): OracleStore => new OracleStore(options);
+const open = useRecordedStores({ record: recordingOracle, createStore }, accepting);
 
-afterEach(async () => {
-  for (const { store, db } of opened.splice(0)) {
-    await store.close();
-    await db.knex.destroy();
-  }
-});
-
-const merges = (db: RecordingOracle): WireStatement[] => db.statements.filter((s) => s.sql.startsWith('MERGE'));
+const merges = (recording: RecordingOracle): WireStatement[] => recording.statements.filter((s) => s.sql.startsWith('MERGE'));
 const oraError = (code: string, errorNum: number, text: string) =>
   Object.assign(new Error(`${code}: ${text}`), { errorNum, code });
 
 describe('MERGE', () => {
   it('selects its source row from dual and has no trailing semicolon (node-oracledb sends one statement)', async () => {
-    const { db, store } = open();
+    const { recording, store } = open();
     await store.set('a', session());
-    const [merge] = merges(db);
+    const [merge] = merges(recording);
     expect(merge!.sql).toBe(SQL.merge);
     expect(merge!.sql).toContain(' FROM dual) "source"\n');
     expect(merge!.sql).not.toContain(';');
@@ -47,7 +44,7 @@ describe('MERGE', () => {
   it('runs once more when a racing first write of the sid wins the insert (ORA-00001), and then succeeds', async () => {
     const double = oracleDouble();
     let raced = false;
-    const { db, store } = open({}, (statement) => {
+    const { recording, store } = open({}, (statement) => {
       if (statement.sql === SQL.merge && !raced) {
         raced = true;
         throw oraError('ORA-00001', 1, 'unique constraint (APP.sessions_pkey) violated');
@@ -55,21 +52,21 @@ describe('MERGE', () => {
       return double.respond(statement);
     });
     await expect(store.set('a', session({ n: 1 }))).resolves.toBeUndefined();
-    expect(merges(db)).toHaveLength(2);
-    expect(merges(db)[1]!.binds).toEqual(merges(db)[0]!.binds);
+    expect(merges(recording)).toHaveLength(2);
+    expect(merges(recording)[1]!.binds).toEqual(merges(recording)[0]!.binds);
     expect(double.rows.get('a')?.sess).toContain('"n":1');
   });
 
   it('recognises ORA-00001 by its message too (knex prefixes the SQL to it)', async () => {
     let failures = 0;
-    const { db, store } = open({}, (statement) => {
+    const { recording, store } = open({}, (statement) => {
       if (statement.sql === SQL.merge && failures++ === 0) {
         throw new Error(`${statement.sql} - ORA-00001: unique constraint (APP.sessions_pkey) violated`);
       }
       return accepting(statement);
     });
     await store.set('a', session());
-    expect(merges(db)).toHaveLength(2);
+    expect(merges(recording)).toHaveLength(2);
   });
 
   it('retries only once, and never for another error', async () => {
@@ -78,14 +75,14 @@ describe('MERGE', () => {
       return accepting(statement);
     });
     await expect(always.store.set('a', session())).rejects.toMatchObject({ name: 'DatabaseError', operation: 'set' });
-    expect(merges(always.db)).toHaveLength(2);
+    expect(merges(always.recording)).toHaveLength(2);
 
     const other = open({}, (statement) => {
       if (statement.sql === SQL.merge) throw oraError('ORA-01461', 1461, 'can bind a LONG value only for insert into a LONG column');
       return accepting(statement);
     });
     await expect(other.store.set('a', session())).rejects.toMatchObject({ message: expect.stringContaining('ORA-01461') });
-    expect(merges(other.db)).toHaveLength(1);
+    expect(merges(other.recording)).toHaveLength(1);
   });
 });
 
@@ -96,29 +93,22 @@ describe('CLOB', () => {
 
   it('binds a session far over 4000 bytes as a CLOB and reads it back whole', async () => {
     const double = oracleDouble();
-    const { db, store } = open({}, double.respond);
+    const { recording, store } = open({}, double.respond);
     const big = session({ blob: 'ü€'.repeat(50_000) });
     await store.set('big', big);
-    expect(merges(db)[0]!.binds[1]).toEqual({ type: 'DB_TYPE_CLOB', value: JSON.stringify(big) });
+    expect(merges(recording)[0]!.binds[1]).toEqual({ type: 'DB_TYPE_CLOB', value: JSON.stringify(big) });
     await expect(store.get('big')).resolves.toEqual(JSON.parse(JSON.stringify(big)));
   });
 
   it('is bound explicitly because node-oracledb binds a plain string as VARCHAR, capped at 4000 bytes in SQL', async () => {
-    const processor = Object.create(oracledb.Connection.prototype) as {
-      _processExecuteBinds(binds: unknown[]): Promise<Array<{ type: { name: string } }>>;
-    };
-    const [plain] = await processor._processExecuteBinds(['x'.repeat(5000)]);
+    const [plain] = await bindProcessor._processExecuteBinds(['x'.repeat(5000)]);
     expect(plain!.type.name).toBe('DB_TYPE_VARCHAR');
   });
 });
 
 describe('expiry values', () => {
   const adapter = new OracleAdapter();
-  const tz = process.env.TZ;
-  afterEach(() => {
-    if (tz === undefined) delete process.env.TZ;
-    else process.env.TZ = tz;
-  });
+  restoreTimeZoneAfterEach();
 
   it('are stored in timestamp(3) with time zone', () => {
     expect(SQL.createTable).toContain('"expired" timestamp(3) with time zone not null');
@@ -128,24 +118,21 @@ describe('expiry values', () => {
     const ms = Date.UTC(2026, 2, 8, 7, 0, 0, 1);
     for (const zone of ['UTC', 'America/New_York', 'Asia/Kolkata']) {
       process.env.TZ = zone;
-      const { db } = open();
-      expect(adapter.encodeExpiry(ms, db.knex)).toEqual({ val: new Date(ms), type: oracledb.DB_TYPE_TIMESTAMP_TZ });
+      const { recording } = open();
+      expect(adapter.encodeExpiry(ms, recording.knex)).toEqual({ val: new Date(ms), type: oracledb.DB_TYPE_TIMESTAMP_TZ });
     }
     expect(adapter.encodeExpiry(ms)).toEqual(new Date(ms));
   });
 
   it('are typed because node-oracledb binds a bare Date as a zone-less TIMESTAMP in local time', async () => {
-    const processor = Object.create(oracledb.Connection.prototype) as {
-      _processExecuteBinds(binds: unknown[]): Promise<Array<{ type: { name: string } }>>;
-    };
-    const [bare] = await processor._processExecuteBinds([new Date()]);
+    const [bare] = await bindProcessor._processExecuteBinds([new Date()]);
     expect(bare!.type.name).toBe('DB_TYPE_TIMESTAMP');
   });
 
   it('reach the sweep as TIMESTAMP WITH TIME ZONE', async () => {
-    const { db, store } = open();
+    const { recording, store } = open();
     await store.prune();
-    const prune = db.statements.find((s) => s.sql.startsWith('delete'))!;
+    const prune = recording.statements.find((s) => s.sql.startsWith('delete'))!;
     expect(prune.binds[0]!.type).toBe('DB_TYPE_TIMESTAMP_TZ');
   });
 });
@@ -153,50 +140,40 @@ describe('expiry values', () => {
 describe('names', () => {
   it('are double-quoted by knex in every statement, with embedded quotes doubled', async () => {
     const names = { schemaName: 'WE IRD', tableName: 'ses"sions; drop table x --', sidFieldName: 'the sid' };
-    const double = recordingOracle((statement) =>
+    // No table yet, so that the DDL is among the statements checked.
+    const { recording, store } = open(names, (statement) =>
       /^select/i.test(statement.sql) ? { rows: [] } : { rowsAffected: 0 },
     );
-    const store = new OracleStore({ cleanupInterval: 0, ...names, knex: double.knex });
-    opened.push({ store, db: double });
-    await store.ready;
-    await store.set('a', session());
-    await store.get('a');
-    await store.touch('a', session());
-    await store.all();
-    await store.length();
-    await store.ids();
-    await store.destroy(['a', 'b']);
-    await store.prune();
-    await store.clear();
-    expect(double.statements.length).toBeGreaterThan(10);
-    for (const { sql } of double.statements) {
+    await everyOperation(store, session);
+    expect(recording.statements.length).toBeGreaterThan(10);
+    for (const { sql } of recording.statements) {
       const outside = sql.replace(/"(?:[^"]|"")*"/g, '""');
       expect(outside).not.toMatch(/drop|IRD|the sid/);
     }
-    expect(double.statements.find((s) => s.sql.startsWith('MERGE'))!.sql).toContain(
+    expect(recording.statements.find((s) => s.sql.startsWith('MERGE'))!.sql).toContain(
       'MERGE INTO "WE IRD"."ses""sions; drop table x --" "target"',
     );
   });
 
   it('put the table in schemaName in every statement', async () => {
-    const { db, store } = open({ schemaName: 'APP' });
+    const { recording, store } = open({ schemaName: 'APP' });
     await store.set('a', session());
     await store.get('a');
     await store.prune();
     await store.clear();
-    for (const { sql } of db.statements.slice(1)) {
+    for (const { sql } of recording.statements.slice(1)) {
       expect(sql.replace(/"APP"\."sessions"/g, '')).not.toContain('"sessions"');
     }
   });
 
   it('look a schema table up in ALL_TABLES, as knex (which reads USER_TABLES) cannot', async () => {
     const seen: WireStatement[] = [];
-    const { db, store } = open({ schemaName: 'APP' }, (statement) => {
+    const { recording, store } = open({ schemaName: 'APP' }, (statement) => {
       seen.push(statement);
       return statement.sql.includes('all_tables') ? { rows: [{ 1: 1 }] } : accepting(statement);
     });
     await store.ready;
-    await expect(new OracleAdapter().hasTable(db.knex, store.table)).resolves.toBe(true);
+    await expect(new OracleAdapter().hasTable(recording.knex, store.table)).resolves.toBe(true);
     expect(seen.at(-1)).toMatchObject({
       sql: 'select 1 from all_tables where owner = :1 and table_name = :2',
       values: ['APP', 'sessions'],
@@ -207,29 +184,25 @@ describe('names', () => {
 /** Core asks the adapter whether the table exists (knex's own check ignores the schema) and hands encodeExpiry its knex. */
 describe('what core delegates to the adapter', () => {
   it('bootstraps a table in schemaName by looking it up in ALL_TABLES', async () => {
-    const { db, store } = open({ schemaName: 'APP' }, (statement) => {
+    const { recording, store } = open({ schemaName: 'APP' }, (statement) => {
       if (statement.sql.includes('all_tables')) return { rows: [{ 1: 1 }] };
       if (statement.sql.includes('USER_TABLES')) return { rows: [] };
       return accepting(statement);
     });
     await store.ready;
-    expect(db.statements[0]!.sql).toBe('select 1 from all_tables where owner = :1 and table_name = :2');
-    expect(db.statements.some((s) => s.sql.startsWith('create table'))).toBe(false);
+    expect(recording.statements[0]!.sql).toBe('select 1 from all_tables where owner = :1 and table_name = :2');
+    expect(recording.statements.some((s) => s.sql.startsWith('create table'))).toBe(false);
   });
 
   it('binds "now" in the comparisons core builds as TIMESTAMP WITH TIME ZONE', async () => {
-    const { db, store } = open();
+    const { recording, store } = open();
     await store.get('a');
-    expect(db.statements.at(-1)!.binds[1]!.type).toBe('DB_TYPE_TIMESTAMP_TZ');
+    expect(recording.statements.at(-1)!.binds[1]!.type).toBe('DB_TYPE_TIMESTAMP_TZ');
   });
 });
 
 describe('the store', () => {
-  it('refuses a knex of another dialect', () => {
-    const pg = createKnex({ client: 'pg' });
-    expect(() => new OracleStore({ knex: pg })).toThrow(ConfigurationError);
-    return pg.destroy();
-  });
+  itRefusesAnotherDialect(createStore);
 
   it('keeps sids case-sensitive: a varchar2 key under Oracle’s binary comparison, sized in characters', () => {
     expect(SQL.createTable).toContain('"sid" varchar2(255 char) not null');
@@ -237,8 +210,5 @@ describe('the store', () => {
 });
 
 describe('the README', () => {
-  const readme = readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
-  it('shows the DDL and the MERGE exactly as the store sends them', () => {
-    for (const sql of [SQL.createTable, SQL.primaryKey, SQL.createIndex, SQL.merge]) expect(readme).toContain(sql);
-  });
+  itShowsInReadme(path.resolve(__dirname, '..'), [SQL.createTable, SQL.primaryKey, SQL.createIndex, SQL.merge]);
 });

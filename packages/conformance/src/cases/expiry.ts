@@ -3,7 +3,7 @@ import { DEFAULT_TTL_MS, MAX_EXPIRY_MS } from '@csk/core';
 import { useScope } from '../scope.js';
 import type { SuiteContext } from '../target.js';
 import { HOUR, MINUTE, liveSession, roundTrip, sessionExpiringAt, sessionWithCookie } from '../util.js';
-import { expectExpiryWithin } from './touch.js';
+import { expectExpiryAfterWrite, expectExpiryWithin } from './touch.js';
 
 /** Which expiry a session gets (cookie.expires, then cookie.maxAge, then the ttl) and how exactly it is stored. */
 export function expiryCases(ctx: SuiteContext): void {
@@ -56,26 +56,23 @@ export function expiryCases(ctx: SuiteContext): void {
 
     it('uses cookie.maxAge when the cookie has no expires, before the ttl', async () => {
       const sid = scope.sid();
-      const before = Date.now();
-      await scope.store.set(sid, sessionWithCookie({ maxAge: 3 * HOUR }));
-      const after = Date.now();
-      expectExpiryWithin(scope, (await scope.readRow(sid))?.expiresMs, before + 3 * HOUR, after + 3 * HOUR);
+      await expectExpiryAfterWrite(scope, sid, 3 * HOUR, () =>
+        scope.store.set(sid, sessionWithCookie({ maxAge: 3 * HOUR })),
+      );
     });
 
     it('uses the ttl (a number) when the cookie has neither expires nor maxAge', async () => {
       const sid = scope.sid();
-      const before = Date.now();
-      await scope.store.set(sid, sessionWithCookie({ originalMaxAge: null, expires: null, httpOnly: true, path: '/' }));
-      const after = Date.now();
-      expectExpiryWithin(scope, (await scope.readRow(sid))?.expiresMs, before + 7 * HOUR, after + 7 * HOUR);
+      await expectExpiryAfterWrite(scope, sid, 7 * HOUR, () =>
+        scope.store.set(sid, sessionWithCookie({ originalMaxAge: null, expires: null, httpOnly: true, path: '/' })),
+      );
     });
 
     it('uses the ttl for a session with no cookie at all', async () => {
       const sid = scope.sid();
-      const before = Date.now();
-      await scope.store.set(sid, sessionWithCookie(undefined, { bare: true }));
-      const after = Date.now();
-      expectExpiryWithin(scope, (await scope.readRow(sid))?.expiresMs, before + 7 * HOUR, after + 7 * HOUR);
+      await expectExpiryAfterWrite(scope, sid, 7 * HOUR, () =>
+        scope.store.set(sid, sessionWithCookie(undefined, { bare: true })),
+      );
       await expect(scope.store.get(sid)).resolves.toEqual({ bare: true });
     });
 
@@ -96,11 +93,8 @@ export function expiryCases(ctx: SuiteContext): void {
     it('defaults the ttl to one day', async () => {
       const store = scope.open();
       const sid = scope.sid();
-      const before = Date.now();
-      await store.set(sid, sessionWithCookie(undefined));
-      const after = Date.now();
       expect(DEFAULT_TTL_MS).toBe(24 * HOUR);
-      expectExpiryWithin(scope, (await scope.readRow(sid))?.expiresMs, before + DEFAULT_TTL_MS, after + DEFAULT_TTL_MS);
+      await expectExpiryAfterWrite(scope, sid, DEFAULT_TTL_MS, () => store.set(sid, sessionWithCookie(undefined)));
     });
 
     it('deletes, rather than stores, a session whose expiry is already past', async () => {

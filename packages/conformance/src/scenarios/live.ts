@@ -37,14 +37,29 @@ export function describeLive(
   });
 }
 
-/** Split a `mysql://user:password@host:port/database` URL into the connection object every MySQL driver takes. */
-export function mysqlConnection(url: string): { host: string; port: number; user: string; password: string; database: string } {
+/** The parts of a server URL (`scheme://user:password@host:port/database`), decoded. */
+export interface ServerAddress {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  /** The URL's path without its slash: empty when it names none. */
+  database: string;
+}
+
+/** Split a server URL into its decoded parts, with `defaultPort` when it names none. */
+export function serverAddress(url: string, defaultPort: number): ServerAddress {
   const parsed = new URL(url);
   return {
     host: parsed.hostname,
-    port: Number(parsed.port || 3306),
+    port: Number(parsed.port || defaultPort),
     user: decodeURIComponent(parsed.username),
     password: decodeURIComponent(parsed.password),
     database: decodeURIComponent(parsed.pathname.slice(1)),
   };
+}
+
+/** Split a `mysql://user:password@host:port/database` URL into the connection object every MySQL driver takes. */
+export function mysqlConnection(url: string): ServerAddress {
+  return serverAddress(url, 3306);
 }

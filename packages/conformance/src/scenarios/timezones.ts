@@ -57,6 +57,24 @@ export function describeTimezones(target: LiveTarget, options: TimezoneOptions):
       return tableName;
     };
 
+    /**
+     * With the worker's clock at BEFORE, write one session per name, expiring at its instant and carrying the name as
+     * its data, under a sid unique to this run. Returns the sids by name.
+     */
+    const writeSessions = async <K extends string>(
+      worker: Worker,
+      expiries: Record<K, number>,
+    ): Promise<Record<K, string>> => {
+      const run = randomId();
+      await worker.request('clock', { now: BEFORE });
+      const sids = {} as Record<K, string>;
+      for (const [name, expiresMs] of Object.entries(expiries) as Array<[K, number]>) {
+        sids[name] = `${name}-${run}`;
+        await worker.call('set', sids[name], sessionExpiringAt(expiresMs, { n: name }));
+      }
+      return sids;
+    };
+
     beforeAll(async () => {
       for (const zone of zones) {
         const { worker, loaded } = await Worker.start(target.process, { env: { TZ: zone }, sessionSql: options.sessionSql });
@@ -82,24 +100,15 @@ export function describeTimezones(target: LiveTarget, options: TimezoneOptions):
 
       test('expiry is stored as the same instant, to the millisecond', async () => {
         const tableName = await freshTable(worker());
-        const run = randomId();
-        await worker().request('clock', { now: BEFORE });
-        await worker().call('set', `a-${run}`, sessionExpiringAt(E1, { n: 'a' }));
-        await worker().call('set', `b-${run}`, sessionExpiringAt(E2, { n: 'b' }));
-        await worker().call('set', `far-${run}`, sessionExpiringAt(FAR, { n: 'far' }));
-        expect(await expiryOf(worker(), tableName, `a-${run}`)).toBe(E1);
-        expect(await expiryOf(worker(), tableName, `b-${run}`)).toBe(E2);
-        expect(await expiryOf(worker(), tableName, `far-${run}`)).toBe(FAR);
+        const { a, b, far } = await writeSessions(worker(), { a: E1, b: E2, far: FAR });
+        expect(await expiryOf(worker(), tableName, a)).toBe(E1);
+        expect(await expiryOf(worker(), tableName, b)).toBe(E2);
+        expect(await expiryOf(worker(), tableName, far)).toBe(FAR);
       });
 
       test('a session is returned until the millisecond it expires, never after, and live ones are kept', async () => {
         await freshTable(worker());
-        const run = randomId();
-        const [a, b, far] = [`a-${run}`, `b-${run}`, `far-${run}`];
-        await worker().request('clock', { now: BEFORE });
-        await worker().call('set', a, sessionExpiringAt(E1, { n: 'a' }));
-        await worker().call('set', b, sessionExpiringAt(E2, { n: 'b' }));
-        await worker().call('set', far, sessionExpiringAt(FAR, { n: 'far' }));
+        const { a, b, far } = await writeSessions(worker(), { a: E1, b: E2, far: FAR });
 
         await worker().request('clock', { now: E1 - 1 });
         expect(await dataOf(worker(), a)).toBe('a');
@@ -122,11 +131,7 @@ export function describeTimezones(target: LiveTarget, options: TimezoneOptions):
 
       test('touch moves the expiry to the millisecond and never revives', async () => {
         const tableName = await freshTable(worker());
-        const run = randomId();
-        const [t, gone] = [`t-${run}`, `gone-${run}`];
-        await worker().request('clock', { now: BEFORE });
-        await worker().call('set', t, sessionExpiringAt(E1, { n: 't' }));
-        await worker().call('set', gone, sessionExpiringAt(E1, { n: 'gone' }));
+        const { t, gone } = await writeSessions(worker(), { t: E1, gone: E1 });
         await worker().call('touch', t, sessionExpiringAt(E1 + 777, { n: 't' }));
         expect(await expiryOf(worker(), tableName, t)).toBe(E1 + 777);
 
@@ -140,18 +145,13 @@ export function describeTimezones(target: LiveTarget, options: TimezoneOptions):
 
       test('prune deletes exactly the expired sessions', async () => {
         const tableName = await freshTable(worker());
-        const run = randomId();
-        await worker().request('clock', { now: BEFORE });
-        await worker().call('set', `p1-${run}`, sessionExpiringAt(E1, { n: 'p1' }));
-        await worker().call('set', `p2-${run}`, sessionExpiringAt(E2, { n: 'p2' }));
-        await worker().call('set', `p3-${run}`, sessionExpiringAt(E2 + 1, { n: 'p3' }));
-        await worker().call('set', `live-${run}`, sessionExpiringAt(FAR, { n: 'live' }));
+        const { p1, p2, p3, live } = await writeSessions(worker(), { p1: E1, p2: E2, p3: E2 + 1, live: FAR });
         await worker().request('clock', { now: E2 });
         expect(await worker().call('prune')).toBe(2);
-        expect(await expiryOf(worker(), tableName, `p1-${run}`)).toBeNull();
-        expect(await expiryOf(worker(), tableName, `p2-${run}`)).toBeNull();
-        expect(await expiryOf(worker(), tableName, `p3-${run}`)).toBe(E2 + 1);
-        expect(await dataOf(worker(), `live-${run}`)).toBe('live');
+        expect(await expiryOf(worker(), tableName, p1)).toBeNull();
+        expect(await expiryOf(worker(), tableName, p2)).toBeNull();
+        expect(await expiryOf(worker(), tableName, p3)).toBe(E2 + 1);
+        expect(await dataOf(worker(), live)).toBe('live');
       });
     });
 
@@ -161,9 +161,7 @@ export function describeTimezones(target: LiveTarget, options: TimezoneOptions):
         const tableName = await freshTable(writer);
         await reader.request('unboot');
         await reader.request('boot', { storeOptions: { tableName } });
-        const sid = `x-${randomId()}`;
-        await writer.request('clock', { now: BEFORE });
-        await writer.call('set', sid, sessionExpiringAt(E1 + 1, { n: 'x' }));
+        const { x: sid } = await writeSessions(writer, { x: E1 + 1 });
 
         await reader.request('clock', { now: E1 });
         expect(await dataOf(reader, sid)).toBe('x');

@@ -14,6 +14,16 @@ export interface UpstreamStore extends Store {
   all(): Promise<unknown>;
 }
 
+/** A session's own data. */
+type Data = Record<string, unknown>;
+
+/** What both versions' stores can be asked, for the steps the upgrade and the rollback share. */
+interface Writable {
+  get(sid: string): Promise<unknown>;
+  set(sid: string, session: SessionData): Promise<unknown>;
+  touch(sid: string, session: SessionData): Promise<unknown>;
+}
+
 /** Options of {@link describeUpgrade}. */
 export interface UpgradeOptions {
   /** Title prefix, e.g. 'PostgreSQL (pg)'. */
@@ -29,7 +39,7 @@ export interface UpgradeOptions {
 }
 
 /** A session the way express-session hands one to a store; upstream reads `cookie.maxAge`, ours `cookie.expires`. */
-function session(lifetimeMs: number, data: Record<string, unknown>): SessionData {
+function session(lifetimeMs: number, data: Data): SessionData {
   const expires = new Date(Date.now() + lifetimeMs);
   const cookie = { originalMaxAge: lifetimeMs, maxAge: lifetimeMs, expires, httpOnly: true, path: '/' };
   return { cookie, ...data } as unknown as SessionData;
@@ -69,6 +79,36 @@ export function describeUpgrade(options: UpgradeOptions): void {
       return store;
     };
     const upstream = (tableName: string): UpstreamStore => options.createUpstream({ knex, tableName, cleanupInterval: 0 });
+    /** A new table name, dropped in afterAll, and three sids unique to this run. */
+    const newTable = (label: string, ...names: [string, string, string]): [string, string, string, string] => {
+      const tableName = uniqueTableName(label);
+      tables.push(tableName);
+      const run = randomId();
+      const [x, y, z] = names.map((name) => `${name}-${run}`) as [string, string, string];
+      return [tableName, x, y, z];
+    };
+    /**
+     * `writer` moves the expiry of `sid`, which `reader` then reads unchanged (a touch writes the expiry only), and
+     * replaces its data, which `reader` then reads. Returns the replacement.
+     */
+    const touchThenReplace = async (
+      tableName: string,
+      sid: string,
+      steps: { writer: Writable; reader: Writable; original: SessionData; touchedData: Data; replacedData: Data },
+    ): Promise<SessionData> => {
+      const { writer, reader, original } = steps;
+      const touched = session(3 * HOUR, steps.touchedData);
+      await writer.touch(sid, touched);
+      const expiry = await expiryOf(tableName, sid);
+      // The table may keep whole seconds only (version 5's DATETIME on MySQL).
+      expect(Math.abs(expiry! - expiresOf(touched))).toBeLessThan(SECOND);
+      expect(await reader.get(sid)).toEqual(stored(original));
+
+      const replaced = session(HOUR, steps.replacedData);
+      await writer.set(sid, replaced);
+      expect(await reader.get(sid)).toEqual(stored(replaced));
+      return replaced;
+    };
 
     beforeAll(async () => {
       knex = await options.createKnex();
@@ -81,12 +121,9 @@ export function describeUpgrade(options: UpgradeOptions): void {
     });
 
     test('upgrade: sessions written by version 5 are read, touched, replaced, destroyed and swept', async () => {
-      const tableName = uniqueTableName('v5up');
-      tables.push(tableName);
+      const [tableName, a, b, expired] = newTable('v5up', 'a', 'b', 'expired');
       const old = upstream(tableName);
       await old.ready;
-      const run = randomId();
-      const [a, b, expired] = [`a-${run}`, `b-${run}`, `expired-${run}`];
       const sessionA = session(HOUR, { user: 'ada', cart: [1, 2, { sku: 'x' }] });
       const sessionB = session(2 * HOUR, { user: 'brian' });
       await old.set(a, sessionA);
@@ -102,16 +139,13 @@ export function describeUpgrade(options: UpgradeOptions): void {
       expect(((await store.ids()) ?? []).sort()).toEqual([a, b].sort());
       expect(Object.keys((await store.all()) ?? {}).sort()).toEqual([a, b].sort());
 
-      const touched = session(3 * HOUR, { user: 'ada', cart: [1, 2, { sku: 'x' }] });
-      await store.touch(a, touched);
-      const expiry = await expiryOf(tableName, a);
-      // The table may keep whole seconds only (version 5's DATETIME on MySQL).
-      expect(Math.abs(expiry! - expiresOf(touched))).toBeLessThan(SECOND);
-      expect(await old.get(a)).toEqual(stored(sessionA));
-
-      const replaced = session(HOUR, { user: 'ada', step: 2 });
-      await store.set(a, replaced);
-      expect(await old.get(a)).toEqual(stored(replaced));
+      const replaced = await touchThenReplace(tableName, a, {
+        writer: store,
+        reader: old,
+        original: sessionA,
+        touchedData: { user: 'ada', cart: [1, 2, { sku: 'x' }] },
+        replacedData: { user: 'ada', step: 2 },
+      });
       expect(await store.get(a)).toEqual(stored(replaced));
 
       expect(await store.destroy(b)).toBe(1);
@@ -122,12 +156,9 @@ export function describeUpgrade(options: UpgradeOptions): void {
     });
 
     test('rollback: sessions written by this store are read, touched, replaced and destroyed by version 5', async () => {
-      const tableName = uniqueTableName('v5down');
-      tables.push(tableName);
+      const [tableName, a, b, c] = newTable('v5down', 'a', 'b', 'c');
       const store = ours(tableName);
       await store.ready;
-      const run = randomId();
-      const [a, b, c] = [`a-${run}`, `b-${run}`, `c-${run}`];
       const sessionA = session(HOUR, { user: 'ada', nested: { deep: [true, null, 'ü'] } });
       const sessionB = session(2 * HOUR, { user: 'brian' });
       await store.set(a, sessionA);
@@ -138,15 +169,13 @@ export function describeUpgrade(options: UpgradeOptions): void {
       expect(await old.get(a)).toEqual(stored(sessionA));
       expect(await old.get(b)).toEqual(stored(sessionB));
 
-      const touched = session(3 * HOUR, { user: 'ada' });
-      await old.touch(a, touched);
-      const expiry = await expiryOf(tableName, a);
-      expect(Math.abs(expiry! - expiresOf(touched))).toBeLessThan(SECOND);
-      expect(await store.get(a)).toEqual(stored(sessionA));
-
-      const replaced = session(HOUR, { user: 'ada', step: 3 });
-      await old.set(a, replaced);
-      expect(await store.get(a)).toEqual(stored(replaced));
+      await touchThenReplace(tableName, a, {
+        writer: old,
+        reader: store,
+        original: sessionA,
+        touchedData: { user: 'ada' },
+        replacedData: { user: 'ada', step: 3 },
+      });
       const fresh = session(HOUR, { user: 'carol' });
       await old.set(c, fresh);
       expect(await store.get(c)).toEqual(stored(fresh));

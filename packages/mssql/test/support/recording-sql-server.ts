@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { knex as createKnex, type Knex } from 'knex';
+import type { Knex } from 'knex';
+import { knexOnRecordedDriver, type RecordedStatement, type Recording } from '@csk/conformance/recorded/recording';
 
 /** A parameter as tedious puts it on the wire: its name, its declared SQL Server type and its validated value. */
 export interface WireParameter {
@@ -8,13 +9,9 @@ export interface WireParameter {
   readonly value: unknown;
 }
 
-/** One `sp_executesql` call as tedious would send it. */
-export interface WireStatement {
-  /** The statement text, with knex's `@p0, @p1, …` placeholders. */
-  readonly sql: string;
+/** One `sp_executesql` call as tedious would send it: knex's `@p0, @p1, …` placeholders, the values in order. */
+export interface WireStatement extends RecordedStatement {
   readonly parameters: readonly WireParameter[];
-  /** The parameter values in order. */
-  readonly values: readonly unknown[];
 }
 
 /** What the recording server answers: result rows (column name to value) and the row count. */
@@ -34,12 +31,8 @@ interface TediousRequest extends EventEmitter {
   callback(error: Error | undefined, rowCount?: number): void;
 }
 
-/** A knex on the real `mssql` client whose tedious connections are recordings: nothing leaves the process. */
-export interface RecordingSqlServer {
-  readonly knex: Knex;
-  /** Every statement sent so far, in order. */
-  readonly statements: WireStatement[];
-}
+/** A knex on the real `mssql` client whose tedious connections are recordings. */
+export type RecordingSqlServer = Recording<WireStatement>;
 
 /**
  * Build the recording. knex compiles every query with its real SQL Server dialect, positions the bindings, types
@@ -84,19 +77,11 @@ export function recordingSqlServer(respond: Responder, config: Partial<Knex.Conf
     }
   }
 
-  const MssqlClient = createKnex({ client: 'mssql' }).client.constructor as new (config: Knex.Config) => Knex.Client;
-  class RecordingClient extends MssqlClient {
-    _driver(): unknown {
-      const tedious = (MssqlClient.prototype as unknown as { _driver(): object })._driver.call(this);
-      return { ...tedious, Connection: RecordingConnection };
-    }
-  }
-
-  const knex = createKnex({
-    client: RecordingClient as unknown as typeof Knex.Client,
-    connection: { server: 'recording.invalid', database: 'app', user: 'app', password: 'secret' },
-    pool: { min: 0, max: 1 },
-    ...config,
-  });
+  const knex = knexOnRecordedDriver(
+    'mssql',
+    (tedious) => ({ ...tedious, Connection: RecordingConnection }),
+    { server: 'recording.invalid', database: 'app', user: 'app', password: 'secret' },
+    config,
+  );
   return { knex, statements };
 }

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
-import { knex as createKnex, type Knex } from 'knex';
+import type { Knex } from 'knex';
 import oracledb from 'oracledb';
+import { knexOnRecordedDriver, type RecordedStatement, type Recording } from '@csk/conformance/recorded/recording';
 
 /** A bind as node-oracledb resolves it before sending: its database type and its value. */
 export interface WireBind {
@@ -9,13 +10,9 @@ export interface WireBind {
   readonly value: unknown;
 }
 
-/** One `connection.execute` call as knex makes it. */
-export interface WireStatement {
-  /** The statement text, with knex's `:1, :2, …` placeholders. */
-  readonly sql: string;
+/** One `connection.execute` call as knex makes it: knex's `:1, :2, …` placeholders, the bind values in order. */
+export interface WireStatement extends RecordedStatement {
   readonly binds: readonly WireBind[];
-  /** The bind values in order. */
-  readonly values: readonly unknown[];
 }
 
 /** What the recording database answers: rows for a query, or the affected-row count for DML. */
@@ -24,11 +21,8 @@ export type Reply = { readonly rows: ReadonlyArray<Record<string, unknown>> } | 
 /** Answers one statement, or throws to fail it (as the database would, with an `ORA-` error). */
 export type Responder = (statement: WireStatement) => Reply | undefined;
 
-/** A knex on the real `oracledb` client whose connections are recordings: nothing leaves the process. */
-export interface RecordingOracle {
-  readonly knex: Knex;
-  /** Every statement executed so far, in order. */
-  readonly statements: WireStatement[];
+/** A knex on the real `oracledb` client whose connections are recordings. */
+export interface RecordingOracle extends Recording<WireStatement> {
   /** How many times knex committed. */
   readonly commits: () => number;
 }
@@ -43,7 +37,7 @@ type BindInfo = { type: { name: string }; values: unknown[] };
 type BindProcessor = { _processExecuteBinds(binds: unknown): Promise<BindInfo[]> };
 
 /** node-oracledb's own bind checks and type resolution, borrowed from its Connection class (no connection needed). */
-const bindProcessor = Object.create(oracledb.Connection.prototype) as BindProcessor;
+export const bindProcessor = Object.create(oracledb.Connection.prototype) as BindProcessor;
 
 /**
  * Build the recording. knex compiles every statement with its real Oracle dialect and runs it through its real
@@ -90,19 +84,11 @@ export function recordingOracle(respond: Responder, config: Partial<Knex.Config>
     release: () => Promise.resolve(),
   };
 
-  const OracledbClient = createKnex({ client: 'oracledb' }).client.constructor as new (config: Knex.Config) => Knex.Client;
-  class RecordingClient extends OracledbClient {
-    _driver(): unknown {
-      const driver = (OracledbClient.prototype as unknown as { _driver(): object })._driver.call(this);
-      return { ...driver, getConnection: (_settings: unknown, done: Callback<unknown>) => done(null, connection) };
-    }
-  }
-
-  const knex = createKnex({
-    client: RecordingClient as unknown as typeof Knex.Client,
-    connection: { user: 'app', password: 'secret', connectString: 'recording.invalid/FREEPDB1' },
-    pool: { min: 0, max: 1 },
-    ...config,
-  });
+  const knex = knexOnRecordedDriver(
+    'oracledb',
+    (driver) => ({ ...driver, getConnection: (_settings: unknown, done: Callback<unknown>) => done(null, connection) }),
+    { user: 'app', password: 'secret', connectString: 'recording.invalid/FREEPDB1' },
+    config,
+  );
   return { knex, statements, commits: () => commits };
 }
