@@ -1,7 +1,8 @@
 /**
  * The conformance suite every `@csk` dialect package runs: the express-session Store contract, expiry, the sweep,
- * concurrency, JSON, bad input, bootstrap, hostile identifiers, the callback contract (partly in a child process) and
- * a real express 5 app, each against the dialect's own database. Rows are checked with knex directly, not through the
+ * concurrency, JSON, bad input, a property-based fuzz (10,000 cases by default: see `fuzzRuns`), corrupt rows,
+ * bootstrap, hostile identifiers, the callback contract (partly in a child process) and a real express 5 app, each
+ * against the dialect's own database. Rows are checked with knex directly, not through the
  * store's read path.
  *
  * @example
@@ -22,8 +23,10 @@ import { badInputCases } from './cases/bad-input.js';
 import { bootstrapCases } from './cases/bootstrap.js';
 import { callbackCases } from './cases/callbacks.js';
 import { concurrencyCases } from './cases/concurrency.js';
+import { corruptRowCases } from './cases/corrupt.js';
 import { expiryCases } from './cases/expiry.js';
 import { expressCases } from './cases/express.js';
+import { fuzzCases } from './cases/fuzz.js';
 import { identifierCases } from './cases/identifiers.js';
 import { jsonCases } from './cases/json.js';
 import { optionalMethodCases } from './cases/optional.js';
@@ -32,7 +35,7 @@ import { sweepCases } from './cases/sweep.js';
 import { touchCases } from './cases/touch.js';
 import type { ConformanceTarget, SuiteContext } from './target.js';
 
-export type { ConformanceTarget, SuiteContext } from './target.js';
+export { DEFAULT_FUZZ_RUNS, SECONDARY_FUZZ_RUNS, type ConformanceTarget, type SuiteContext } from './target.js';
 export { useScope, expiryMs, sessionValue, type Scope, type ScopeOptions, type RawRow } from './scope.js';
 export { tableKeys, type TableKeys } from './introspect.js';
 export { runChild, type ChildReport } from './child/run-child.js';
@@ -71,6 +74,8 @@ export function describeStoreConformance(target: ConformanceTarget): void {
     concurrencyCases(ctx);
     jsonCases(ctx);
     badInputCases(ctx);
+    fuzzCases(ctx);
+    corruptRowCases(ctx);
     bootstrapCases(ctx);
     identifierCases(ctx);
     callbackCases(ctx);

@@ -1,6 +1,11 @@
 import type { Knex } from 'knex';
 import type { KnexStore, KnexStoreOptions } from '@csk/core';
 
+/** Generated fuzz cases per target when it sets no `fuzzRuns` (the issue's floor: 10,000 per dialect). */
+export const DEFAULT_FUZZ_RUNS = 10_000;
+/** Fuzz cases for a further target of an engine whose primary target already runs the full default. */
+export const SECONDARY_FUZZ_RUNS = 2_000;
+
 /** One database and store class the conformance suite runs against. */
 export interface ConformanceTarget {
   /** Title prefix, e.g. 'sqlite3 (memory)'. */
@@ -9,6 +14,13 @@ export interface ConformanceTarget {
   createKnex(): Knex | Promise<Knex>;
   /** Build the dialect's store class with these options (options.knex is always set by the suite). */
   createStore(options: KnexStoreOptions): KnexStore;
+  /**
+   * How many generated cases the property-based fuzz runs on this target, split across its properties (sids,
+   * sessions, values of the wrong type), plus a few 5 MB sessions on top. Default {@link DEFAULT_FUZZ_RUNS}; the
+   * environment variable `CSK_FUZZ_RUNS` overrides it for every target (e.g. a long soak, or a quick local run), and
+   * `CSK_FUZZ_SEED` replays the seed a failure printed.
+   */
+  fuzzRuns?: number;
   /** How a child process builds the same store, for checks that need a process of their own. */
   isolated: {
     /** Absolute path of the package dir whose node_modules resolve knex, drivers and the store module. */

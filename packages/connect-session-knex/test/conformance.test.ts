@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { knex, type Knex } from 'knex';
-import { describeStoreConformance } from '@csk/conformance';
+import { describeStoreConformance, SECONDARY_FUZZ_RUNS } from '@csk/conformance';
 import { ConnectSessionKnexStore } from 'connect-session-knex';
 
 // The whole conformance suite through the meta-package's lookup: the adapter is picked from the knex client.
@@ -16,6 +16,8 @@ const knexConfig: Knex.Config = {
 
 describeStoreConformance({
   name: 'ConnectSessionKnexStore on sqlite3 (memory)',
+  // @csk/sqlite runs the full fuzz on the same adapter; this target proves the meta-package's wiring.
+  fuzzRuns: SECONDARY_FUZZ_RUNS,
   createKnex: () => knex(knexConfig),
   createStore: (options) => new ConnectSessionKnexStore(options),
   isolated: {

@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+import { isCommonConnectionError } from './connection.js';
+import type { NativeExecutor, NativeExecutorContext } from './session-statements.js';
 
 /**
  * The resolved names of the session table and its columns. Every name reaches SQL through knex's
@@ -53,6 +55,11 @@ export interface DialectAdapter {
    * option at construction. Default is `true`.
    */
   readonly supportsSchema: boolean;
+  /**
+   * Refuse a table, schema or column name this dialect cannot keep as written, by throwing a `ConfigurationError`
+   * naming the option. Called once, in the store's constructor, after core's own checks. Default: none.
+   */
+  validateTable?(table: SessionTable): void;
   /** Whether the session table exists (in its schema, when one is set). */
   hasTable(knex: Knex, table: SessionTable): Promise<boolean>;
   /** Columns of the session table as `createTable` should build them. */
@@ -64,6 +71,11 @@ export interface DialectAdapter {
   encodeExpiry(ms: number, knex: Knex): Knex.Value;
   /** Insert the row or replace the existing one of the same sid, atomically: two racing first writes must not fail. */
   upsert(knex: Knex, table: SessionTable, row: SessionRow): Promise<void>;
+  /**
+   * The upsert of `row` as a query not yet run, which the fast path compiles once (with stand-ins for the values).
+   * An adapter that offers {@link DialectAdapter.nativeExecutor} must describe here the same upsert `upsert` runs.
+   */
+  upsertQuery?(knex: Knex, table: SessionTable, row: SessionRow): Knex.QueryBuilder | Knex.Raw;
   /** Delete at most `limit` rows whose expiry is at or before `now` (an encoded value); resolve the count deleted. */
   deleteExpired(knex: Knex, table: SessionTable, now: Knex.Value, limit: number): Promise<number>;
   /**
@@ -71,6 +83,29 @@ export interface DialectAdapter {
    * The store destroys a knex it got from here on `close()`.
    */
   createDefaultKnex?(): Knex;
+  /**
+   * Whether `error` means the database was out of reach (refused, broken or timed-out connections), as opposed to
+   * an answer from it (a constraint or syntax error). The store asks this of every link of a failed operation's
+   * `cause` chain before it decides to emit `'disconnect'`. Default: {@link isCommonConnectionError}.
+   */
+  isConnectionError?(error: unknown): boolean;
+  /**
+   * Run the sweep (`run`, all of its batches) under a lock that stores sharing this table (in other processes too)
+   * cannot take at the same time, without waiting for it: resolve `false` without calling `run` when another store
+   * holds it, `true` after `run` has finished. `run` gets the knex to delete with (the lock's own connection, where
+   * the lock belongs to a connection). The lock is released however `run` ends. Default: no lock, `run` runs.
+   */
+  withSweepLock?(knex: Knex, table: SessionTable, run: (knex: Knex) => Promise<void>): Promise<boolean>;
+  /**
+   * The fast path's executor for the driver behind `knex` (see `knex.client.driverName`), or `undefined` for a driver
+   * the adapter does not know, which keeps every statement on knex. It may be async, to learn what the server is
+   * before `upsertQuery` is compiled; a rejection fails that one call like a failed statement, and the next call asks
+   * again. Default: none.
+   */
+  nativeExecutor?(
+    knex: Knex,
+    context: NativeExecutorContext,
+  ): NativeExecutor | undefined | Promise<NativeExecutor | undefined>;
 }
 
 /**
@@ -83,6 +118,11 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
   readonly dialects?: readonly string[];
   readonly supportsSchema: boolean = true;
   createDefaultKnex?(): Knex;
+  validateTable?(table: SessionTable): void;
+  nativeExecutor?(
+    knex: Knex,
+    context: NativeExecutorContext,
+  ): NativeExecutor | undefined | Promise<NativeExecutor | undefined>;
 
   hasTable(knex: Knex, table: SessionTable): Promise<boolean> {
     return table.schema(knex).hasTable(table.tableName);
@@ -99,7 +139,11 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
   }
 
   async upsert(knex: Knex, table: SessionTable, row: SessionRow): Promise<void> {
-    await table
+    await this.upsertQuery(knex, table, row);
+  }
+
+  upsertQuery(knex: Knex, table: SessionTable, row: SessionRow): Knex.QueryBuilder | Knex.Raw {
+    return table
       .query(knex)
       .insert({ [table.sidColumn]: row.sid, [table.sessColumn]: row.sess, [table.expiredColumn]: row.expired })
       .onConflict(table.sidColumn)
@@ -109,6 +153,16 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
   async deleteExpired(knex: Knex, table: SessionTable, now: Knex.Value, limit: number): Promise<number> {
     const batch = table.query(knex).select(table.sidColumn).where(table.expiredColumn, '<=', now).limit(limit);
     return rowCount(await table.query(knex).whereIn(table.sidColumn, batch).del());
+  }
+
+  isConnectionError(error: unknown): boolean {
+    return isCommonConnectionError(error);
+  }
+
+  /** No lock: right for an embedded database, whose single writer serialises concurrent sweeps anyway. */
+  async withSweepLock(knex: Knex, _table: SessionTable, run: (knex: Knex) => Promise<void>): Promise<boolean> {
+    await run(knex);
+    return true;
   }
 }
 

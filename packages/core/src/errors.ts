@@ -38,8 +38,18 @@ export class SessionTableMissingError extends ConnectSessionKnexError {
   }
 }
 
-/** A session id or session object cannot be stored, or a stored row cannot be read back. */
-export class InvalidSessionError extends ConnectSessionKnexError {}
+/**
+ * A session id or session object cannot be stored, or a stored row cannot be read back. `sid` names the session when
+ * the error is about a stored row (a corrupt one: see the `onCorruptSession` option).
+ */
+export class InvalidSessionError extends ConnectSessionKnexError {
+  readonly sid: string | undefined;
+
+  constructor(message: string, options?: { cause?: unknown; sid?: string }) {
+    super(message, options);
+    this.sid = options?.sid;
+  }
+}
 
 /** The store was closed with `close()`; it accepts no more operations. */
 export class StoreClosedError extends ConnectSessionKnexError {

@@ -4,7 +4,7 @@
  *
  * @packageDocumentation
  */
-export { KnexStore, PRUNE_BATCH_SIZE, MAX_SID_LENGTH } from './knex-store.js';
+export { KnexStore, PRUNE_BATCH_SIZE, MAX_SID_LENGTH, type PruneEvent } from './knex-store.js';
 export { BaseDialectAdapter, rowCount, type DialectAdapter, type SessionRow, type SessionTable } from './dialect-adapter.js';
 export {
   resolveOptions,
@@ -15,7 +15,23 @@ export {
   type ResolvedOptions,
 } from './options.js';
 export { expiryOf, MAX_EXPIRY_MS } from './expiry.js';
+export {
+  SessionStatements,
+  type NativeExecutor,
+  type NativeExecutorContext,
+  type NativeStatement,
+} from './session-statements.js';
+export { TouchThrottle, TOUCH_THROTTLE_CAPACITY } from './touch-throttle.js';
 export { settle, type Callback } from './callback.js';
+export { AVAILABILITY_PROBE_INTERVAL_MS, type AvailabilityEvent } from './availability.js';
+export {
+  CONNECTION_ERROR_CODES,
+  OPERATION_TIMEOUT_CODE,
+  checkConnection,
+  errorChain,
+  isCommonConnectionError,
+  withPinnedConnection,
+} from './connection.js';
 export {
   ConnectSessionKnexError,
   ConfigurationError,

@@ -1,7 +1,9 @@
 import session from 'express-session';
 import type { SessionData } from 'express-session';
 import type { Knex } from 'knex';
+import { Availability, type AvailabilityEvent } from './availability.js';
 import { settle, type Callback } from './callback.js';
+import { OPERATION_TIMEOUT_CODE, checkConnection, isCommonConnectionError } from './connection.js';
 import { rowCount, type DialectAdapter, type SessionTable } from './dialect-adapter.js';
 import {
   ConfigurationError,
@@ -12,12 +14,23 @@ import {
   StoreClosedError,
 } from './errors.js';
 import { expiryOf } from './expiry.js';
-import { resolveOptions, type KnexStoreOptions, type ResolvedOptions } from './options.js';
+import { LONE_SURROGATE, resolveOptions, type KnexStoreOptions, type ResolvedOptions } from './options.js';
+import { SessionStatements } from './session-statements.js';
+import { TouchThrottle } from './touch-throttle.js';
 
 /** Rows deleted per statement by the sweep, so that no single DELETE holds locks on a huge table for long. */
 export const PRUNE_BATCH_SIZE = 1000;
 /** The longest session id the sid column (varchar(255)) holds. */
 export const MAX_SID_LENGTH = 255;
+/**
+ * What a store emits as `'prune'` after each sweep that ran to its end: the rows it deleted, and whether it skipped
+ * the sweep because another store on the same table held the sweep lock (then `deleted` is 0).
+ */
+export interface PruneEvent {
+  readonly deleted: number;
+  readonly skipped: boolean;
+}
+
 /** Sids per statement when destroying many at once (below every engine's bind-parameter limit). */
 const DESTROY_CHUNK_SIZE = 500;
 
@@ -51,6 +64,19 @@ function checkSid(sid: unknown): string {
   if (sid.length > MAX_SID_LENGTH) {
     throw new InvalidSessionError(`a session id must be at most ${MAX_SID_LENGTH} characters, got ${sid.length}`);
   }
+  // Each rule below keeps a sid that some supported database would refuse or store as another sid from reaching any.
+  if (sid.includes('\0')) throw new InvalidSessionError('a session id must not contain a NUL character');
+  if (LONE_SURROGATE.test(sid)) {
+    throw new InvalidSessionError('a session id must be well-formed Unicode (it holds a lone surrogate)');
+  }
+  if (sid.startsWith('\ufeff')) {
+    throw new InvalidSessionError('a session id must not begin with U+FEFF (some drivers drop a leading byte-order mark)');
+  }
+  if (sid.endsWith(' ')) {
+    throw new InvalidSessionError(
+      'a session id must not end with a space (some databases compare text ignoring trailing spaces)',
+    );
+  }
   return sid;
 }
 
@@ -78,16 +104,23 @@ function serialise(session: SessionData): string {
 }
 
 function deserialise(value: unknown, sid: string): SessionData {
+  const corrupt = (problem: string, cause?: unknown): InvalidSessionError =>
+    new InvalidSessionError(
+      `the stored session ${JSON.stringify(sid)} ${problem} (onCorruptSession: 'delete' treats such rows as missing)`,
+      { cause, sid },
+    );
   let parsed: unknown = value;
   if (typeof value === 'string' || Buffer.isBuffer(value)) {
     try {
       parsed = JSON.parse(value.toString());
     } catch (error) {
-      throw new InvalidSessionError(`the stored session "${sid}" is not valid JSON`, { cause: error });
+      throw corrupt('is not valid JSON', error);
     }
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new InvalidSessionError(`the stored session "${sid}" is not a JSON object`);
+    // A driver may hand back SQL NULL and JSON null alike as null: both read as "null".
+    const kind = parsed === null || parsed === undefined ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
+    throw corrupt(`is not a JSON object (it holds ${kind})`);
   }
   return parsed as SessionData;
 }
@@ -110,6 +143,9 @@ export class KnexStore extends session.Store {
   #pruning: Promise<number> | undefined;
   #closing: Promise<void> | undefined;
   readonly #inflight = new Set<Promise<unknown>>();
+  readonly #availability: Availability;
+  readonly #statements: SessionStatements;
+  readonly #touches: TouchThrottle;
 
   constructor(options: KnexStoreOptions | undefined, adapter: DialectAdapter) {
     super();
@@ -119,6 +155,7 @@ export class KnexStore extends session.Store {
       throw new ConfigurationError('schemaName', `is not supported by the ${adapter.name} adapter`);
     }
     this.#table = createSessionTable(this.options);
+    adapter.validateTable?.(this.#table);
     if (this.options.knex) {
       this.knex = this.options.knex;
       this.#ownsKnex = false;
@@ -132,6 +169,17 @@ export class KnexStore extends session.Store {
     if (adapter.dialects && typeof dialect === 'string' && !adapter.dialects.includes(dialect)) {
       throw new ConfigurationError('knex', `uses the ${dialect} dialect, but this store's adapter is for ${adapter.name}`);
     }
+    this.#statements = new SessionStatements(adapter, this.#table, {
+      enabled: this.options.fastPath,
+      ownsKnex: this.#ownsKnex,
+    });
+    this.#touches = new TouchThrottle(this.options.touchAfter);
+    this.#availability = new Availability({
+      probe: () => this.#probe(),
+      isConnectionError: (error) =>
+        adapter.isConnectionError ? adapter.isConnectionError(error) : isCommonConnectionError(error),
+      emit: (event: AvailabilityEvent) => this.#emitLater(event),
+    });
     void this.#ensureReady();
     this.#scheduleSweep();
   }
@@ -160,14 +208,8 @@ export class KnexStore extends session.Store {
   override get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null | undefined> {
     return settle(
       this.#run('get', async (knex, now) => {
-        const t = this.#table;
-        const row = await t
-          .query(knex)
-          .select(t.sessColumn)
-          .where(t.sidColumn, checkSid(sid))
-          .andWhere(t.expiredColumn, '>', now)
-          .first();
-        return row ? deserialise(row[t.sessColumn], sid) : null;
+        const row = await this.#statements.get(knex, checkSid(sid), now);
+        return row.found ? this.#readSession(knex, row.value, sid) : null;
       }),
       callback,
     );
@@ -182,10 +224,12 @@ export class KnexStore extends session.Store {
         const now = Date.now();
         const expires = expiryOf(session, now, this.options.ttl);
         if (expires <= now) {
-          await this.#table.query(knex).where(this.#table.sidColumn, sid).del();
+          this.#touches.forget(sid);
+          await this.#statements.remove(knex, sid);
           return;
         }
-        await this.#adapter.upsert(knex, this.#table, { sid, sess, expired: this.#adapter.encodeExpiry(expires, knex) });
+        await this.#statements.upsert(knex, { sid, sess, expired: this.#adapter.encodeExpiry(expires, knex) });
+        this.#touches.wrote(sid, now);
       }),
       callback,
     ) as Promise<void>;
@@ -203,16 +247,15 @@ export class KnexStore extends session.Store {
         if (this.options.disableTouch) return;
         const now = Date.now();
         const expires = expiryOf(session, now, this.options.ttl);
-        const t = this.#table;
         if (expires <= now) {
-          await t.query(knex).where(t.sidColumn, sid).del();
+          this.#touches.forget(sid);
+          await this.#statements.remove(knex, sid);
           return;
         }
-        await t
-          .query(knex)
-          .where(t.sidColumn, sid)
-          .andWhere(t.expiredColumn, '>', nowValue)
-          .update({ [t.expiredColumn]: this.#adapter.encodeExpiry(expires, knex) });
+        // Within touchAfter of this process's last expiry write for the sid: no statement at all.
+        if (this.#touches.skip(sid, now)) return;
+        const changed = await this.#statements.touch(knex, sid, this.#adapter.encodeExpiry(expires, knex), nowValue);
+        if (changed > 0) this.#touches.wrote(sid, now);
       }),
       callback,
     ) as Promise<void>;
@@ -223,8 +266,13 @@ export class KnexStore extends session.Store {
     return settle(
       this.#run('destroy', async (knex) => {
         const t = this.#table;
-        if (!Array.isArray(sid)) return rowCount(await t.query(knex).where(t.sidColumn, checkSid(sid)).del());
+        if (!Array.isArray(sid)) {
+          const one = checkSid(sid);
+          this.#touches.forget(one);
+          return this.#statements.remove(knex, one);
+        }
         const sids = sid.map(checkSid);
+        for (const one of sids) this.#touches.forget(one);
         let deleted = 0;
         for (let i = 0; i < sids.length; i += DESTROY_CHUNK_SIZE) {
           deleted += rowCount(await t.query(knex).whereIn(t.sidColumn, sids.slice(i, i + DESTROY_CHUNK_SIZE)).del());
@@ -238,25 +286,7 @@ export class KnexStore extends session.Store {
   /** Every live session, keyed by sid (the shape of express-session's MemoryStore). */
   override all(callback?: Callback<Record<string, SessionData>>): Promise<Record<string, SessionData> | undefined> {
     return settle(
-      this.#run('all', async (knex, now) => {
-        const t = this.#table;
-        const rows: Record<string, unknown>[] = await t
-          .query(knex)
-          .select(t.sidColumn, t.sessColumn)
-          .where(t.expiredColumn, '>', now);
-        const sessions: Record<string, SessionData> = {};
-        for (const row of rows) {
-          const id = String(row[t.sidColumn]);
-          // defineProperty, so that a sid such as "__proto__" is an ordinary key and never a prototype.
-          Object.defineProperty(sessions, id, {
-            value: deserialise(row[t.sessColumn], id),
-            enumerable: true,
-            writable: true,
-            configurable: true,
-          });
-        }
-        return sessions;
-      }),
+      this.#run('all', (knex, now) => this.#liveSessions(knex, now)),
       callback,
     );
   }
@@ -265,6 +295,7 @@ export class KnexStore extends session.Store {
   override length(callback?: Callback<number>): Promise<number | undefined> {
     return settle(
       this.#run('length', async (knex, now) => {
+        if (this.options.onCorruptSession === 'delete') return Object.keys(await this.#liveSessions(knex, now)).length;
         const t = this.#table;
         const row = await t.query(knex).count({ n: t.sidColumn }).where(t.expiredColumn, '>', now).first();
         return Number(row?.n ?? 0);
@@ -277,6 +308,7 @@ export class KnexStore extends session.Store {
   ids(callback?: Callback<string[]>): Promise<string[] | undefined> {
     return settle(
       this.#run('ids', async (knex, now) => {
+        if (this.options.onCorruptSession === 'delete') return Object.keys(await this.#liveSessions(knex, now));
         const t = this.#table;
         const sids: unknown[] = await t.query(knex).where(t.expiredColumn, '>', now).pluck(t.sidColumn);
         return sids.map(String);
@@ -295,13 +327,15 @@ export class KnexStore extends session.Store {
 
   /**
    * Delete expired sessions now, in batches of {@link PRUNE_BATCH_SIZE}. Resolves the number deleted. The background
-   * sweep calls this; a call while a prune is running joins it. After `close()` it fails with
+   * sweep calls this; a call while a prune is running joins it. Where the adapter has a sweep lock, only one store
+   * on the table sweeps at a time: a store that finds the lock held skips the sweep and resolves 0 (the `'prune'`
+   * event, a {@link PruneEvent}, tells a skip from a sweep that found nothing). After `close()` it fails with
    * {@link StoreClosedError}, and a prune running when `close()` is called stops after its current batch.
    */
   prune(callback?: Callback<number>): Promise<number | undefined> {
     // Only an open store's prune may be joined: after close() every call fails alike.
     if (this.#closing) return settle(Promise.reject(new StoreClosedError('prune')), callback);
-    this.#pruning ??= this.#run('prune', (knex) => this.#deleteExpired(knex)).finally(() => {
+    this.#pruning ??= this.#run('prune', (knex) => this.#sweep(knex)).finally(() => {
       this.#pruning = undefined;
     });
     return settle(this.#pruning, callback);
@@ -315,8 +349,11 @@ export class KnexStore extends session.Store {
     this.#closing ??= (async () => {
       clearTimeout(this.#sweepTimer);
       this.#sweepTimer = undefined;
-      // The bootstrap is no operation in #inflight, yet it queries too: the knex must outlive it.
-      await Promise.allSettled([...this.#inflight, this.#ready]);
+      // The bootstrap and an availability probe are no operations in #inflight, yet they query too: the knex must
+      // outlive them.
+      await Promise.allSettled([...this.#inflight, this.#ready, this.#availability.stop()]);
+      // Before the knex: what the fast path holds on its connections must be released while they are open.
+      await this.#statements.close().catch(noop);
       if (!this.#ownsKnex) return;
       try {
         await this.knex.destroy();
@@ -334,7 +371,11 @@ export class KnexStore extends session.Store {
         this.#ready = undefined;
         throw error instanceof ConnectSessionKnexError ? error : new DatabaseError('ready', error);
       });
-      ready.catch(noop);
+      // Also marks the rejection handled: the start-up's outcome is evidence of availability like any operation's.
+      ready.then(
+        () => this.#availability.record(),
+        (error: unknown) => this.#availability.record(error),
+      );
       this.#ready = ready;
     }
     return this.#ready;
@@ -354,9 +395,97 @@ export class KnexStore extends session.Store {
     }
   }
 
+  /** Every live session keyed by sid; corrupt rows fail the read or, with onCorruptSession 'delete', are deleted. */
+  async #liveSessions(knex: Knex, now: Knex.Value): Promise<Record<string, SessionData>> {
+    const t = this.#table;
+    const rows: Record<string, unknown>[] = await t
+      .query(knex)
+      .select(t.sidColumn, t.sessColumn)
+      .where(t.expiredColumn, '>', now);
+    const sessions: Record<string, SessionData> = {};
+    const corrupt: string[] = [];
+    for (const row of rows) {
+      const id = String(row[t.sidColumn]);
+      const session = this.#decode(row[t.sessColumn], id);
+      if (!session) {
+        corrupt.push(id);
+        continue;
+      }
+      // defineProperty, so that a sid such as "__proto__" is an ordinary key and never a prototype.
+      Object.defineProperty(sessions, id, { value: session, enumerable: true, writable: true, configurable: true });
+    }
+    for (let i = 0; i < corrupt.length; i += DESTROY_CHUNK_SIZE) {
+      await t.query(knex).whereIn(t.sidColumn, corrupt.slice(i, i + DESTROY_CHUNK_SIZE)).del();
+    }
+    return sessions;
+  }
+
+  /** One stored session as `get` returns it: a corrupt row either fails the read or is deleted and reads as none. */
+  async #readSession(knex: Knex, value: unknown, sid: string): Promise<SessionData | null> {
+    const session = this.#decode(value, sid);
+    if (session) return session;
+    // A set racing this read could be deleted with the corrupt row; that costs one session, as the corrupt row did.
+    await this.#table.query(knex).where(this.#table.sidColumn, sid).del();
+    return null;
+  }
+
+  /** The stored session, or `undefined` for a corrupt row when onCorruptSession is 'delete' (else it throws). */
+  #decode(value: unknown, sid: string): SessionData | undefined {
+    try {
+      return deserialise(value, sid);
+    } catch (error) {
+      if (this.options.onCorruptSession === 'delete') return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * The sweep, under the adapter's lock so that of several stores on one table only one sweeps at a time; the others
+   * skip it and resolve 0. Emits `'prune'` with `{ deleted, skipped }` either way.
+   */
+  async #sweep(knex: Knex): Promise<number> {
+    let deleted = 0;
+    const run = async (locked: Knex): Promise<void> => {
+      deleted = await this.#deleteExpired(locked);
+    };
+    const ran = this.#adapter.withSweepLock
+      ? await this.#adapter.withSweepLock(knex, this.#table, run)
+      : await run(knex).then(() => true);
+    this.#emitLater('prune', { deleted, skipped: !ran } satisfies PruneEvent);
+    return deleted;
+  }
+
+  /**
+   * Whether the database answers, for the availability events. With a pool of several connections, by opening a
+   * connection of its own outside the pool (within the pool's acquire timeout): a pool that is merely busy (every
+   * connection taken, by slow queries or a burst of requests) is then no outage. A pool of one connection is an
+   * embedded database's, where a second connection is no option: there, by asking for the table through the pool.
+   * After an answer, a start-up that failed is retried at once, so that the table exists before requests return.
+   */
+  async #probe(): Promise<void> {
+    const pool = (this.knex.client as { pool?: { max?: unknown; acquireTimeoutMillis?: unknown } }).pool;
+    if (typeof pool?.max === 'number' && pool.max > 1) {
+      const timeout = Number(pool.acquireTimeoutMillis);
+      await checkConnection(this.knex, Number.isFinite(timeout) && timeout > 0 ? timeout : 60_000);
+      void this.#ensureReady();
+      return;
+    }
+    await this.#ensureReady();
+    await this.#adapter.hasTable(this.knex, this.#table);
+  }
+
+  /**
+   * Emit on a later tick, outside the store's promise chains, so that a listener that throws is the application's
+   * own uncaught exception and never fails an operation. The store never emits 'error' (with no listener, that
+   * would crash the process).
+   */
+  #emitLater(event: string, ...args: unknown[]): void {
+    process.nextTick(() => this.emit(event, ...args));
+  }
+
   /** Delete expired rows batch by batch until a batch comes back short or the store is closing. */
   async #deleteExpired(knex: Knex): Promise<number> {
-    let total = 0;
+    let total = this.options.onCorruptSession === 'delete' ? await this.#deleteWithoutExpiry(knex) : 0;
     for (;;) {
       const now = this.#adapter.encodeExpiry(Date.now(), this.knex);
       const deleted = await this.#adapter.deleteExpired(knex, this.#table, now, PRUNE_BATCH_SIZE);
@@ -366,7 +495,32 @@ export class KnexStore extends session.Store {
     }
   }
 
-  /** Run one operation: refuse it after close, wait for the table, bind "now", and name the operation in errors. */
+  /**
+   * Delete rows whose expiry is NULL, which only a table made by hand allows: such a row is never live (no comparison
+   * with NULL holds) and no expiry ever sweeps it, so with onCorruptSession 'delete' the sweep deletes it as the
+   * corrupt row it is. Batched like the sweep; one indexed query when there is none.
+   */
+  async #deleteWithoutExpiry(knex: Knex): Promise<number> {
+    const t = this.#table;
+    let total = 0;
+    for (;;) {
+      const sids: string[] = await t
+        .query(knex)
+        .whereNull(t.expiredColumn)
+        .limit(DESTROY_CHUNK_SIZE)
+        .pluck(t.sidColumn);
+      if (sids.length === 0) return total;
+      // whereNull again, so that a row given an expiry since the select is live and stays.
+      total += rowCount(await t.query(knex).whereIn(t.sidColumn, sids).whereNull(t.expiredColumn).del());
+      if (sids.length < DESTROY_CHUNK_SIZE || this.#closing) return total;
+    }
+  }
+
+  /**
+   * Run one operation: refuse it after close, wait for the table, bind "now", and name the operation in errors. Every
+   * operation goes through here, whatever runs its statements: here it is bounded by operationTimeout, and its
+   * outcome feeds the availability events.
+   */
   #run<T>(operation: string, body: (knex: Knex, now: Knex.Value) => Promise<T>): Promise<T> {
     if (this.#closing) return Promise.reject(new StoreClosedError(operation));
     const run = (async () => {
@@ -377,12 +531,38 @@ export class KnexStore extends session.Store {
         throw error instanceof ConnectSessionKnexError ? error : new DatabaseError(operation, error);
       }
     })();
-    this.#inflight.add(run);
-    const forget = (): void => {
-      this.#inflight.delete(run);
-    };
-    run.then(forget, forget);
-    return run;
+    const bounded = operation === 'prune' ? run : this.#bounded(operation, run);
+    this.#inflight.add(bounded);
+    bounded.then(
+      () => {
+        this.#inflight.delete(bounded);
+        this.#availability.record();
+      },
+      (error: unknown) => {
+        this.#inflight.delete(bounded);
+        this.#availability.record(error);
+      },
+    );
+    return bounded;
+  }
+
+  /**
+   * `run`, or its failure once `operationTimeout` has passed without an answer. The statement is left to finish (or
+   * fail) on its own, unobserved; close() does not wait for it.
+   */
+  #bounded<T>(operation: string, run: Promise<T>): Promise<T> {
+    const limit = this.options.operationTimeout;
+    if (!(limit > 0)) return run;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const cause = Object.assign(new Error(`the database did not answer within ${limit} ms (operationTimeout)`), {
+          code: OPERATION_TIMEOUT_CODE,
+        });
+        reject(new DatabaseError(operation, cause));
+      }, limit);
+    });
+    return Promise.race([run, expired]).finally(() => clearTimeout(timer));
   }
 
   #scheduleSweep(): void {

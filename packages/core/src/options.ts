@@ -8,6 +8,8 @@ export const DEFAULT_TTL_MS = 86_400_000;
 export const DEFAULT_CLEANUP_INTERVAL_MS = 60_000;
 /** The longest delay Node's timers accept. */
 const MAX_TIMER_MS = 2_147_483_647;
+/** Half of a UTF-16 surrogate pair standing alone: no database encodes it, so each would store another character. */
+export const LONE_SURROGATE = /\p{Cs}/u;
 
 /** The options of every store class. Each is validated once, in the constructor. */
 export interface KnexStoreOptions {
@@ -32,6 +34,35 @@ export interface KnexStoreOptions {
   ttl?: number | ((session: SessionData) => number);
   /** Make `touch` a no-op: expiry then moves only when the session is saved. Default `false`. */
   disableTouch?: boolean;
+  /**
+   * Milliseconds within which a `touch` of a session sends no statement at all, counted from the last time this
+   * process wrote that session's expiry (a `set`, or a `touch` that did write). The trade-off: the stored expiry can
+   * lag the cookie's by up to `touchAfter` ms, so a session idle for its whole lifetime may end that much early. `set`
+   * always writes. Memory is bounded (the last 50,000 sids written). `0` (the default) touches every time.
+   */
+  touchAfter?: number;
+  /**
+   * Send the statements of `get`, `set`, `touch` and `destroy` on the fast path where the dialect package knows your
+   * driver: compiled once per store, run as prepared statements on connections taken from your knex's own pool,
+   * without knex's per-query work. Those statements then raise no knex `'query'` events and skip knex's debug log and
+   * `postProcessResponse`. Set `false` to send every statement through knex. Default `true`.
+   */
+  fastPath?: boolean;
+  /**
+   * Milliseconds after which an operation the database has not answered fails with a `DatabaseError` (whose cause
+   * has the code `CSK_OPERATION_TIMEOUT`), so that a request never waits on a connection that stalls (packets
+   * dropped, not refused) until TCP gives up. The statement itself is not cancelled. The sweep is not bounded. `0`
+   * (the default) sets no limit.
+   */
+  operationTimeout?: number;
+  /**
+   * What reading a corrupt row does (a `sess` that is not a JSON object: invalid JSON, a number, an array, NULL).
+   * `'error'` (the default) fails the read with an `InvalidSessionError` whose `sid` names the row, and leaves
+   * the row alone. `'delete'` treats the row as missing and deletes it: `get` resolves `null`, and `all`, `ids` and
+   * `length` skip it (so those two then read every live session, as `all` does). A row whose expiry is NULL (only a
+   * table made by hand allows one) is never live either way; with `'delete'` the sweep deletes it too.
+   */
+  onCorruptSession?: 'error' | 'delete';
 
   /** @deprecated since connect-session-knex 5: use `tableName`. */
   tablename?: string;
@@ -56,6 +87,10 @@ export interface ResolvedOptions {
   readonly onDbCleanupError: (error: unknown) => void;
   readonly ttl: (session: SessionData) => number;
   readonly disableTouch: boolean;
+  readonly touchAfter: number;
+  readonly fastPath: boolean;
+  readonly operationTimeout: number;
+  readonly onCorruptSession: 'error' | 'delete';
 }
 
 const KNOWN_KEYS = new Set([
@@ -68,6 +103,10 @@ const KNOWN_KEYS = new Set([
   'onDbCleanupError',
   'ttl',
   'disableTouch',
+  'touchAfter',
+  'fastPath',
+  'operationTimeout',
+  'onCorruptSession',
 ]);
 
 /** Upstream's v3/v4 spellings, each mapped onto the current option. */
@@ -109,6 +148,21 @@ function identifier(option: string, value: unknown, fallback: string | undefined
     );
   }
   if (value.length > 128) throw new ConfigurationError(option, 'must be at most 128 characters');
+  // knex quotes every identifier, but reads some text in one before quoting it; each such name is refused here
+  // rather than reach SQL as something other than what was written.
+  if (value.trim() !== value) {
+    throw new ConfigurationError(option, 'must not begin or end with whitespace (knex trims identifiers)');
+  }
+  if (value.includes('?')) {
+    throw new ConfigurationError(option, 'must not contain "?" (knex would read it as a bind parameter, even quoted)');
+  }
+  if (/ as /i.test(value)) {
+    throw new ConfigurationError(option, 'must not contain " as " (knex would read it as an alias)');
+  }
+  if (value === '*') throw new ConfigurationError(option, 'must not be "*" (knex leaves it unquoted)');
+  if (LONE_SURROGATE.test(value)) {
+    throw new ConfigurationError(option, 'must be well-formed Unicode (it holds a lone surrogate)');
+  }
   return value;
 }
 
@@ -201,7 +255,41 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     onDbCleanupError: onDbCleanupError as (error: unknown) => void,
     ttl: resolveTtl(options.ttl),
     disableTouch: boolean('disableTouch', options.disableTouch, false),
+    touchAfter: touchAfter(options.touchAfter),
+    fastPath: boolean('fastPath', options.fastPath, true),
+    operationTimeout: operationTimeout(options.operationTimeout),
+    onCorruptSession: corruptSessionPolicy(options.onCorruptSession),
   });
+}
+
+function corruptSessionPolicy(value: unknown): 'error' | 'delete' {
+  if (value === undefined) return 'error';
+  if (value !== 'error' && value !== 'delete') {
+    throw new ConfigurationError('onCorruptSession', `must be 'error' or 'delete', got ${describe(value)}`);
+  }
+  return value;
+}
+
+function touchAfter(value: unknown): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new ConfigurationError(
+      'touchAfter',
+      `must be a number of milliseconds, 0 (touch every time) or more, got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+function operationTimeout(value: unknown): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_TIMER_MS) {
+    throw new ConfigurationError(
+      'operationTimeout',
+      `must be a number of milliseconds from 0 (no limit) to ${MAX_TIMER_MS}, got ${describe(value)}`,
+    );
+  }
+  return value;
 }
 
 function logCleanupError(error: unknown): void {

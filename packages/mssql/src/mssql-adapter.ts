@@ -1,5 +1,12 @@
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { BaseDialectAdapter, ConfigurationError, type SessionRow, type SessionTable } from '@csk/core';
+import {
+  BaseDialectAdapter,
+  ConfigurationError,
+  withPinnedConnection,
+  type SessionRow,
+  type SessionTable,
+} from '@csk/core';
 
 /** The sid column's collation: binary, so that sids differing only in case or accents are different sessions. */
 export const MSSQL_SID_COLLATION = 'Latin1_General_100_BIN2';
@@ -13,6 +20,31 @@ USING (VALUES (:sidValue, :sessValue, CAST(:expiredValue AS datetime2(3)))) AS [
 ON [target].:sid: = [source].:sid:
 WHEN MATCHED THEN UPDATE SET :sess: = [source].:sess:, :expired: = [source].:expired:
 WHEN NOT MATCHED THEN INSERT (:sid:, :sess:, :expired:) VALUES ([source].:sid:, [source].:sess:, [source].:expired:);`;
+
+/**
+ * Takes the sweep's application lock without waiting (`@LockTimeout = 0`) and returns sp_getapplock's status: 0 when
+ * granted, negative when another session holds it. Owned by the session rather than a transaction, so that the
+ * sweep's batches commit one by one while it is held: one transaction around them all would hold every deleted row's
+ * lock to the end, and SQL Server escalates that many row locks to a lock on the whole table.
+ */
+export const GET_SWEEP_LOCK = `DECLARE @result int;
+EXEC @result = sp_getapplock @Resource = ?, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
+SELECT @result AS [result];`;
+
+/** Releases the lock {@link GET_SWEEP_LOCK} took. */
+export const RELEASE_SWEEP_LOCK = "EXEC sp_releaseapplock @Resource = ?, @LockOwner = 'Session';";
+
+/**
+ * The application-lock resource of a table's sweep (application locks belong to one database): a hash of the schema
+ * and table names, well within the 255 characters sp_getapplock takes.
+ */
+export function sweepLockResource(table: SessionTable): string {
+  const name = `connect-session-knex sweep\0${table.schemaName ?? ''}\0${table.tableName}`;
+  return `csk-sweep:${createHash('sha256').update(name).digest('hex')}`;
+}
+
+/** tedious's codes of a connection that broke, timed out or closed under a request. */
+const CONNECTION_CODES = new Set(['ESOCKET', 'ETIMEOUT', 'ECLOSE', 'ECONNCLOSED', 'EINVALIDSTATE']);
 
 /** The table as one identifier binding: knex splits it at the dot and brackets each part (core forbids dots in names). */
 function qualifiedName(table: SessionTable): string {
@@ -41,8 +73,12 @@ export class MssqlAdapter extends BaseDialectAdapter {
   override readonly name = 'mssql';
   override readonly dialects = ['mssql'] as const;
 
-  override defineTable(table: Knex.CreateTableBuilder, names: SessionTable): void {
+  /** Refuse at construction the names knex would alter (see refuseBrackets). */
+  override validateTable(names: SessionTable): void {
     refuseBrackets(names);
+  }
+
+  override defineTable(table: Knex.CreateTableBuilder, names: SessionTable): void {
     table.specificType(names.sidColumn, `nvarchar(255) collate ${MSSQL_SID_COLLATION}`).notNullable().primary();
     table.text(names.sessColumn).notNullable();
     table.specificType(names.expiredColumn, 'datetime2(3)').notNullable().index();
@@ -58,9 +94,38 @@ export class MssqlAdapter extends BaseDialectAdapter {
     return new Date(ms).toISOString().slice(0, 23);
   }
 
+  /** Also tedious's errors of a connection that broke or timed out (not a failed login: that is an answer). */
+  override isConnectionError(error: unknown): boolean {
+    if (super.isConnectionError(error)) return true;
+    const { code } = (error ?? {}) as { code?: unknown };
+    return typeof code === 'string' && CONNECTION_CODES.has(code);
+  }
+
+  /**
+   * An application lock ({@link GET_SWEEP_LOCK}) on one pinned connection, held while the sweep's batches run and
+   * commit one by one on that same connection, then released; if the connection dies instead, SQL Server releases it.
+   */
+  override async withSweepLock(knex: Knex, table: SessionTable, run: (knex: Knex) => Promise<void>): Promise<boolean> {
+    const resource = sweepLockResource(table);
+    return withPinnedConnection(knex, async (pinned) => {
+      const rows: Array<{ result?: unknown }> = await pinned.raw(GET_SWEEP_LOCK, [resource]);
+      if (!(Number(rows[0]?.result) >= 0)) return false;
+      let failed = true;
+      try {
+        await run(pinned);
+        failed = false;
+      } finally {
+        // A release that fails after the sweep failed must not hide the sweep's own error.
+        await pinned.raw(RELEASE_SWEEP_LOCK, [resource]).catch((error: unknown) => {
+          if (!failed) throw error;
+        });
+      }
+      return true;
+    });
+  }
+
   /** The MERGE above: one statement, atomic for two first writes of one sid. */
   override async upsert(knex: Knex, table: SessionTable, row: SessionRow): Promise<void> {
-    refuseBrackets(table);
     await knex.raw(MERGE, {
       table: qualifiedName(table),
       sid: table.sidColumn,

@@ -1,5 +1,28 @@
 import type { Knex } from 'knex';
-import { BaseDialectAdapter, type SessionRow, type SessionTable } from '@csk/core';
+import { BaseDialectAdapter, withPinnedConnection, type SessionRow, type SessionTable } from '@csk/core';
+import type { NativeExecutor } from '@csk/core';
+import { Mysql2Executor, MysqljsExecutor } from './mysql-executor.js';
+
+/**
+ * Codes of a connection that broke or could not be made, as the mysql, mysql2 and mariadb drivers report them (most
+ * also set `fatal`): the server went away, shut down, killed the connection or refused a new one.
+ */
+const CONNECTION_CODES = new Set([
+  'PROTOCOL_CONNECTION_LOST',
+  'ER_SERVER_SHUTDOWN',
+  'ER_CONNECTION_KILLED',
+  'ER_CON_COUNT_ERROR',
+  'CR_SERVER_GONE_ERROR',
+  'CR_SERVER_LOST',
+  'ER_SOCKET_UNEXPECTED_CLOSE',
+  'ER_GET_CONNECTION_TIMEOUT',
+]);
+
+/**
+ * The name of a table's sweep lock, computed by the server: GET_LOCK names are server-wide, so the name includes the
+ * database (the connection's own when no schema is set), hashed to stay within the 64 characters MySQL allows.
+ */
+const SWEEP_LOCK_NAME = "concat('csk-sweep:', sha1(concat(coalesce(?, database()), '.', ?)))";
 
 /** What the store needs to know about the server, read once per knex instance from `SELECT VERSION()`. */
 export interface MysqlServerInfo {
@@ -33,6 +56,8 @@ export class MysqlAdapter extends BaseDialectAdapter {
   override readonly name = 'mysql';
   override readonly dialects = ['mysql'] as const;
   readonly #servers = new WeakMap<Knex, Promise<MysqlServerInfo>>();
+  /** The servers already known, for {@link MysqlAdapter.upsertQuery}, which cannot wait for one. */
+  readonly #known = new WeakMap<Knex, MysqlServerInfo>();
 
   override defineTable(table: Knex.CreateTableBuilder, names: SessionTable): void {
     table.charset('utf8mb4');
@@ -51,19 +76,72 @@ export class MysqlAdapter extends BaseDialectAdapter {
   }
 
   override async upsert(knex: Knex, table: SessionTable, row: SessionRow): Promise<void> {
-    if (!(await this.server(knex)).rowAlias) return super.upsert(knex, table, row);
+    await this.server(knex);
+    await this.upsertQuery(knex, table, row);
+  }
+
+  /**
+   * The upsert for the server behind `knex`: with a row alias on MySQL 8.0.19 and later, with `VALUES()` on MariaDB
+   * and older MySQL. A server not asked yet (see {@link MysqlAdapter.server}) gets `VALUES()`, which every version
+   * runs (MySQL 8.0.20+ only warns that it is deprecated).
+   */
+  override upsertQuery(knex: Knex, table: SessionTable, row: SessionRow): Knex.QueryBuilder | Knex.Raw {
+    if (!this.#known.get(knex)?.rowAlias) return super.upsertQuery(knex, table, row);
     // A row alias may not repeat the table's name.
     const alias = table.tableName.toLowerCase() === 'new' ? 'new_row' : 'new';
     const name = table.schemaName ? `${table.schemaName}.${table.tableName}` : table.tableName;
     const { sidColumn: sid, sessColumn: sess, expiredColumn: expired } = table;
-    await knex.raw('insert into ?? (??, ??, ??) values (?, ?, ?) as ?? on duplicate key update ?? = ??.??, ?? = ??.??', [
+    return knex.raw('insert into ?? (??, ??, ??) values (?, ?, ?) as ?? on duplicate key update ?? = ??.??, ?? = ??.??', [
       name, sid, sess, expired, row.sid, row.sess, row.expired, alias, sess, alias, sess, expired, alias, expired,
     ]);
+  }
+
+  /**
+   * Prepared statements through mysql2's `execute`, or the compiled SQL through mysql's `query`; the server is asked
+   * what it is first, so that the compiled upsert is the one it takes. Other drivers stay on knex.
+   */
+  override async nativeExecutor(knex: Knex): Promise<NativeExecutor | undefined> {
+    const driver = (knex.client as { driverName?: unknown }).driverName;
+    if (driver !== 'mysql2' && driver !== 'mysql') return undefined;
+    await this.server(knex);
+    return driver === 'mysql2' ? new Mysql2Executor() : new MysqljsExecutor();
   }
 
   /** MySQL and MariaDB refuse LIMIT in an IN subquery, but take it on the DELETE itself. */
   override async deleteExpired(knex: Knex, table: SessionTable, now: Knex.Value, limit: number): Promise<number> {
     return Number(await table.query(knex).where(table.expiredColumn, '<=', now).limit(limit).del());
+  }
+
+  /** Also every error the drivers mark `fatal` (the connection is unusable after it), and their connection codes. */
+  override isConnectionError(error: unknown): boolean {
+    if (super.isConnectionError(error)) return true;
+    const { code, fatal } = (error ?? {}) as { code?: unknown; fatal?: unknown };
+    return fatal === true || (typeof code === 'string' && CONNECTION_CODES.has(code));
+  }
+
+  /**
+   * `GET_LOCK(name, 0)` (which never waits) on one pinned connection, held while the sweep's batches run and commit
+   * one by one on that same connection, then `RELEASE_LOCK`; if the connection dies instead, the server releases it.
+   */
+  override async withSweepLock(knex: Knex, table: SessionTable, run: (knex: Knex) => Promise<void>): Promise<boolean> {
+    const name = [table.schemaName ?? null, table.tableName];
+    return withPinnedConnection(knex, async (pinned) => {
+      const row: { locked?: unknown } | undefined = await pinned
+        .select(pinned.raw(`get_lock(${SWEEP_LOCK_NAME}, 0) as ??`, [...name, 'locked']))
+        .first();
+      if (Number(row?.locked) !== 1) return false;
+      let failed = true;
+      try {
+        await run(pinned);
+        failed = false;
+      } finally {
+        // A release that fails after the sweep failed must not hide the sweep's own error.
+        await pinned.raw(`select release_lock(${SWEEP_LOCK_NAME})`, name).catch((error: unknown) => {
+          if (!failed) throw error;
+        });
+      }
+      return true;
+    });
   }
 
   /** The server behind `knex`, asked once and remembered (a failed attempt is asked again next time). */
@@ -73,7 +151,11 @@ export class MysqlAdapter extends BaseDialectAdapter {
       server = knex
         .select(knex.raw('version() as ??', ['version']))
         .first()
-        .then((row: { version?: unknown } | undefined) => parseServerVersion(String(row?.version ?? '')));
+        .then((row: { version?: unknown } | undefined) => {
+          const info = parseServerVersion(String(row?.version ?? ''));
+          this.#known.set(knex, info);
+          return info;
+        });
       server.catch(() => this.#servers.delete(knex));
       this.#servers.set(knex, server);
     }

@@ -25,6 +25,27 @@ function typed(knex: Knex | undefined, value: Knex.Value, type: keyof OracleBind
   return dbType && (value instanceof Date || typeof value === 'string') ? { val: value, type: dbType } : value;
 }
 
+/**
+ * node-oracledb's errors of a connection that broke or could not be made (NJS-500 broken, NJS-501 ended, NJS-503
+ * refused, NJS-510 timed out) and the server's (ORA-03113/03114/03135 lost contact, ORA-12170 connect timeout,
+ * ORA-12514/12541 no listener or service, ORA-12547 lost contact). Verified against the documented codes only: no
+ * Oracle server runs here.
+ */
+const CONNECTION_CODES = new Set([
+  'NJS-500',
+  'NJS-501',
+  'NJS-503',
+  'NJS-510',
+  'ORA-03113',
+  'ORA-03114',
+  'ORA-03135',
+  'ORA-12170',
+  'ORA-12514',
+  'ORA-12541',
+  'ORA-12547',
+  'DPI-1080',
+]);
+
 function isUniqueViolation(error: unknown): boolean {
   const { errorNum, message } = (error ?? {}) as { errorNum?: unknown; message?: unknown };
   return errorNum === 1 || (typeof message === 'string' && /\bORA-00001\b/.test(message));
@@ -73,6 +94,15 @@ export class OracleAdapter extends BaseDialectAdapter {
       if (!isUniqueViolation(error)) throw error;
       await knex.raw(MERGE, bindings);
     }
+  }
+
+  /** Also node-oracledb's and the server's codes of a lost or refused connection. */
+  override isConnectionError(error: unknown): boolean {
+    if (super.isConnectionError(error)) return true;
+    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+    const prefix = typeof message === 'string' ? /^([A-Z]{3}-\d{4,5}):/.exec(message)?.[1] : undefined;
+    return prefix !== undefined && CONNECTION_CODES.has(prefix);
   }
 
   /** The portable batched delete, with "now" typed like the stored expiries. */

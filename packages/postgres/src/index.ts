@@ -11,7 +11,7 @@
 import { KnexStore, type KnexStoreOptions } from '@csk/core';
 import { PostgresAdapter } from './postgres-adapter.js';
 
-export { PostgresAdapter, type PostgresAdapterOptions } from './postgres-adapter.js';
+export { PostgresAdapter, sweepLockKey, type PostgresAdapterOptions } from './postgres-adapter.js';
 export * from '@csk/core';
 
 /** The options of {@link PostgresStore}: every core option, plus `jsonb`. */

@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { BaseDialectAdapter, ConfigurationError, type SessionTable } from '@csk/core';
+import { BaseDialectAdapter, ConfigurationError, withPinnedConnection, type SessionTable } from '@csk/core';
+import type { NativeExecutor } from '@csk/core';
+import { PgExecutor } from './pg-executor.js';
 
 /** The options only a PostgreSQL store takes. */
 export interface PostgresAdapterOptions {
@@ -8,6 +11,25 @@ export interface PostgresAdapterOptions {
    * store creates: an existing table works with either type.
    */
   jsonb?: boolean;
+}
+
+/**
+ * SQLSTATEs of a server that cannot serve: class 08 (connection exception), and a server shutting down (57P01),
+ * crashed (57P02) or still starting (57P03).
+ */
+const CONNECTION_SQLSTATE = /^(08|57P0[123]$)/;
+
+/** SQLSTATEs of a server without advisory locks (undefined function, feature not supported): CockroachDB's kind. */
+const NO_ADVISORY_LOCKS = new Set(['42883', '0A000']);
+
+/**
+ * The advisory-lock key of a table's sweep: 64 bits of a SHA-256 of its schema and name, as a signed bigint in text.
+ * A table named without a schema gets one key whatever the search_path: two such tables in one database then share
+ * it, and at worst one sweep waits for the other's next turn.
+ */
+export function sweepLockKey(table: SessionTable): string {
+  const name = `connect-session-knex sweep\0${table.schemaName ?? ''}\0${table.tableName}`;
+  return createHash('sha256').update(name).digest().readBigInt64BE(0).toString();
 }
 
 /**
@@ -43,5 +65,50 @@ export class PostgresAdapter extends BaseDialectAdapter {
    */
   override encodeExpiry(ms: number): Knex.Value {
     return new Date(ms).toISOString();
+  }
+
+  /** Named (prepared) statements on node-postgres connections; other drivers (pg-native, PGlite) stay on knex. */
+  override nativeExecutor(knex: Knex): NativeExecutor | undefined {
+    return (knex.client as { driverName?: unknown }).driverName === 'pg' ? new PgExecutor() : undefined;
+  }
+
+  /** Also the server's connection SQLSTATEs, and node-postgres's own error for a socket that ended under it. */
+  override isConnectionError(error: unknown): boolean {
+    if (super.isConnectionError(error)) return true;
+    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && CONNECTION_SQLSTATE.test(code)) return true;
+    // node-postgres raises "Connection terminated unexpectedly" (and "… due to connection timeout") with no code.
+    return error instanceof Error && typeof message === 'string' && /^Connection terminated\b/.test(message);
+  }
+
+  /**
+   * A session-level advisory lock (`pg_try_advisory_lock`, which never waits) on one pinned connection, held while
+   * the sweep's batches run and commit one by one on that same connection, and released with `pg_advisory_unlock`;
+   * if the connection dies instead, the server releases it. A server without advisory locks sweeps unguarded.
+   */
+  override async withSweepLock(knex: Knex, table: SessionTable, run: (knex: Knex) => Promise<void>): Promise<boolean> {
+    const key = sweepLockKey(table);
+    return withPinnedConnection(knex, async (pinned) => {
+      let row: { locked?: unknown } | undefined;
+      try {
+        row = await pinned.select(pinned.raw('pg_try_advisory_lock(?::bigint) as ??', [key, 'locked'])).first();
+      } catch (error) {
+        if (!NO_ADVISORY_LOCKS.has(String((error as { code?: unknown })?.code))) throw error;
+        await run(pinned);
+        return true;
+      }
+      if (row?.locked !== true) return false;
+      let failed = true;
+      try {
+        await run(pinned);
+        failed = false;
+      } finally {
+        // An unlock that fails after the sweep failed must not hide the sweep's own error.
+        await pinned.raw('select pg_advisory_unlock(?::bigint)', [key]).catch((error: unknown) => {
+          if (!failed) throw error;
+        });
+      }
+      return true;
+    });
   }
 }

@@ -1,5 +1,5 @@
 import { knex } from 'knex';
-import { describeStoreConformance } from '@csk/conformance';
+import { describeStoreConformance, SECONDARY_FUZZ_RUNS } from '@csk/conformance';
 import { describeLive } from '@csk/conformance/scenarios/live';
 import { createStore, packageDir, pgliteKnex, serverConfig, storeModule } from './targets';
 
@@ -7,6 +7,8 @@ import { createStore, packageDir, pgliteKnex, serverConfig, storeModule } from '
 describeStoreConformance({
   name: 'PGlite (knex-pglite)',
   createKnex: pgliteKnex,
+  // The full fuzz runs on the server target whenever one is set; this one runs it whole only where it is alone.
+  fuzzRuns: process.env.CSK_PG_URL ? SECONDARY_FUZZ_RUNS : undefined,
   createStore,
   // A child process opens in-memory databases of its own, through the same Client class.
   isolated: { packageDir, storeModule, storeExport: 'PostgresStore', knexConfig: { connection: {} }, clientModule: 'knex-pglite' },

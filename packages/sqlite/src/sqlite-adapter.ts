@@ -1,6 +1,13 @@
 import path from 'node:path';
 import createKnex, { type Knex } from 'knex';
-import { BaseDialectAdapter, ConfigurationError } from '@csk/core';
+import {
+  BaseDialectAdapter,
+  ConfigurationError,
+  type NativeExecutor,
+  type NativeExecutorContext,
+  type SessionTable,
+} from '@csk/core';
+import { BetterSqliteExecutor, Sqlite3Executor } from './sqlite-executors.js';
 
 /** The database file opened in the working directory when no knex is given (upstream's default). */
 export const DEFAULT_SQLITE_FILENAME = 'connect-session-knex.sqlite';
@@ -18,11 +25,36 @@ export class SqliteAdapter extends BaseDialectAdapter {
   /** An attached database is SQLite's only "schema", and knex cannot create the expiry index in one. */
   override readonly supportsSchema = false;
 
+  /**
+   * Whether the table exists, asked with its name as written. knex's own `hasTable` on SQLite deletes every backtick
+   * from the name before comparing, so a table whose name holds one would be created once and never found again (the
+   * next start would fail to create it a second time).
+   */
+  override async hasTable(knex: Knex, table: SessionTable): Promise<boolean> {
+    const rows: unknown[] = await knex.select('name').from('sqlite_master').where({ type: 'table', name: table.tableName });
+    return rows.length > 0;
+  }
+
   override encodeExpiry(ms: number): Knex.Value {
     return new Date(ms).toISOString();
   }
 
-  /** `connect-session-knex.sqlite` in the working directory, through `sqlite3`, in WAL mode. */
+  /**
+   * Statements prepared once per connection on better-sqlite3; on sqlite3, prepared once and kept when the store owns
+   * the knex (it then finalizes them before closing), else sent as compiled SQL. Other clients stay on knex.
+   */
+  override nativeExecutor(knex: Knex, context: NativeExecutorContext): NativeExecutor | undefined {
+    const driver = (knex.client as { driverName?: unknown }).driverName;
+    if (driver === 'better-sqlite3') return new BetterSqliteExecutor();
+    if (driver === 'sqlite3') return new Sqlite3Executor({ cacheStatements: context.ownsKnex });
+    return undefined;
+  }
+
+  /**
+   * `connect-session-knex.sqlite` in the working directory, through `sqlite3`, in WAL mode with `synchronous =
+   * NORMAL`: a commit then waits for no disk flush (the WAL is flushed at checkpoints), which a crash of the
+   * process cannot undo and a power cut can (the last commits, never the file's integrity).
+   */
   override createDefaultKnex(): Knex {
     const filename = path.resolve(DEFAULT_SQLITE_FILENAME);
     try {
@@ -35,7 +67,10 @@ export class SqliteAdapter extends BaseDialectAdapter {
             // WAL lets readers proceed during a write; the busy timeout makes a second process wait, not fail.
             connection.run!('PRAGMA journal_mode = WAL', (error) => {
               if (error) return done(error, connection);
-              connection.run!('PRAGMA busy_timeout = 5000', (busyError) => done(busyError, connection));
+              connection.run!('PRAGMA synchronous = NORMAL', (syncError) => {
+                if (syncError) return done(syncError, connection);
+                connection.run!('PRAGMA busy_timeout = 5000', (busyError) => done(busyError, connection));
+              });
             });
           },
         },

@@ -155,8 +155,10 @@ export function describeRecordedStore<Rec extends Recording, St extends KnexStor
       expect(last().values).toEqual(['b', 'c', 'nope']);
 
       await expect(store.prune()).resolves.toBe(3);
-      expect(last().sql).toBe(SQL.prune);
-      target.expectPruneValues(last());
+      // The sweep's last DELETE: a dialect with a sweep lock sends the lock's release after it.
+      const prune = [...recording.statements].reverse().find((statement) => statement.sql === SQL.prune);
+      expect(prune).toBeDefined();
+      target.expectPruneValues(prune!);
       expect([...double.rows.keys()]).toEqual(['d']);
 
       await expect(store.clear()).resolves.toBe(1);

@@ -83,7 +83,14 @@ export function useRecordedStores<Rec extends Recording, St extends KnexStore, P
   return (options = {}, answer = respond, config = {}) => {
     if (answer === undefined) throw new Error('open() needs a responder: this file has no default one');
     const recording = factory.record(answer, config);
-    const store = factory.createStore({ cleanupInterval: 0, ...options, knex: recording.knex });
+    let store: St;
+    try {
+      store = factory.createStore({ cleanupInterval: 0, ...options, knex: recording.knex });
+    } catch (error) {
+      // A store refused at construction leaves its knex to us.
+      void recording.knex.destroy();
+      throw error;
+    }
     opened.push({ recording, store });
     return { recording, store };
   };

@@ -1,6 +1,16 @@
 import { sessionDouble, type SessionDouble } from '@csk/conformance/recorded/session-double';
 import type { Reply } from './recording-sql-server.js';
 
+/** The sweep lock's statements as tedious sends them (the resource is their one parameter). */
+export const SWEEP_LOCK_SQL = {
+  get:
+    'DECLARE @result int;\n' +
+    "EXEC @result = sp_getapplock @Resource = @p0, @LockMode = 'Exclusive', @LockOwner = 'Session', " +
+    '@LockTimeout = 0;\n' +
+    'SELECT @result AS [result];',
+  release: "EXEC sp_releaseapplock @Resource = @p0, @LockOwner = 'Session';",
+} as const;
+
 /** The exact statements the store sends for the default table `sessions` (placeholders as tedious sends them). */
 export const SQL = {
   hasTable: 'SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = @p0',
@@ -38,7 +48,7 @@ function instant(value: unknown): number {
  * any other. Counts come back as the one unnamed column of `select @@rowcount`, for knex's own mssql response code.
  */
 export function sqlServerDouble(): SessionDouble<Reply> {
-  return sessionDouble<Reply>({
+  const double = sessionDouble<Reply>({
     sql: SQL,
     ddl: [SQL.createIndex],
     destroyMany: /^delete from \[sessions\] where \[sid\] in \(@p0(, @p\d+)*\);select @@rowcount$/,
@@ -49,4 +59,11 @@ export function sqlServerDouble(): SessionDouble<Reply> {
     executed: () => undefined,
     alreadyExists: () => new Error("There is already an object named 'sessions' in the database."),
   });
+  // One store alone: the sweep lock is always free (sp_getapplock's status 0, granted).
+  const respond = (statement: Parameters<SessionDouble<Reply>['respond']>[0]) => {
+    if (statement.sql === SWEEP_LOCK_SQL.get) return { rows: [{ result: 0 }] };
+    if (statement.sql === SWEEP_LOCK_SQL.release) return undefined;
+    return double.respond(statement);
+  };
+  return { respond, rows: double.rows };
 }

@@ -1,0 +1,369 @@
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import { rowCount, type DialectAdapter, type SessionRow, type SessionTable } from './dialect-adapter.js';
+
+/** One statement compiled once per store: the dialect's native SQL, with identifiers already quoted by knex. */
+export interface NativeStatement {
+  /** A name unique to this SQL text (`csk_<kind>_<hash>`), for drivers that prepare statements by name. */
+  readonly name: string;
+  /** The native SQL text, placeholders in the driver's own form (`$1` or `?`). */
+  readonly sql: string;
+}
+
+/**
+ * Runs native statements on raw driver connections taken from the application's knex pool. A dialect adapter returns
+ * one from `nativeExecutor` for the drivers it knows; the store acquires a connection, calls one method, and releases
+ * the connection whatever happens. The values arrive in the statement's binding order, as the store encoded them.
+ */
+export interface NativeExecutor {
+  /**
+   * Whether `connection` is a connection this executor can drive. When it is not, the store gives it back and sends
+   * every statement through knex from then on. Default: every connection is.
+   */
+  accepts?(connection: unknown): boolean;
+  /**
+   * Whether one connection may carry several of the store's statements at once because the driver runs them one
+   * after another by itself: an in-process driver that runs each call synchronously, or one that queues the
+   * statements sent to a connection. The store then sends every call made within one turn of the event loop on one
+   * connection from the pool, and gives it back once that turn is over and the calls have finished, instead of
+   * taking a connection from the pool and returning it for each call. Default `false`.
+   */
+  readonly sharesConnection?: boolean;
+  /** Run a statement that reads; resolve its rows, each as the array of its column values in select order. */
+  read(connection: unknown, statement: NativeStatement, values: readonly unknown[]): Promise<ReadonlyArray<readonly unknown[]>>;
+  /** Run a statement that writes; resolve the number of rows it changed. */
+  write(connection: unknown, statement: NativeStatement, values: readonly unknown[]): Promise<number>;
+  /** Release what the executor holds (cached statements), before the store destroys a knex it owns. */
+  close?(): Promise<void>;
+}
+
+/** What an adapter is told when asked for an executor. */
+export interface NativeExecutorContext {
+  /**
+   * Whether the store created this knex and will destroy it (so that the executor may hold per-connection resources,
+   * such as prepared statements, that must be released before the connections close).
+   */
+  readonly ownsKnex: boolean;
+}
+
+/** A compiled statement and where each of its bound values comes from. */
+interface Compiled extends NativeStatement {
+  /** Per placeholder: the index of the argument bound there, or a constant knex bound itself. */
+  readonly slots: ReadonlyArray<number | { readonly constant: unknown }>;
+}
+
+/** The statements the store sends on every request, compiled. */
+interface Native {
+  readonly knex: Knex;
+  readonly executor: NativeExecutor;
+  readonly get: Compiled;
+  readonly upsert: Compiled;
+  readonly touch: Compiled;
+  readonly remove: Compiled;
+}
+
+/** A stand-in bound in place of argument `index` while compiling; no session id or value can contain a NUL. */
+const placeholder = (index: number): string => `\u0000csk:${index}\u0000`;
+const PLACEHOLDER = /^\u0000csk:(\d+)\u0000$/;
+
+/** One pooled connection shared by the calls of one event-loop turn (see `NativeExecutor.sharesConnection`). */
+interface Lease {
+  readonly connection: Promise<unknown>;
+  /** Whether calls may still join. */
+  open: boolean;
+  /** Calls that joined and have not finished. */
+  users: number;
+  leave(): void;
+}
+
+const noop = (): void => {};
+
+/** Whether someone else waits for a connection from the knex's pool; true when the pool cannot say. */
+function othersWaiting(client: Knex.Client): boolean {
+  const pool = (client as { pool?: { numPendingAcquires?: () => number } }).pool;
+  return typeof pool?.numPendingAcquires === 'function' ? pool.numPendingAcquires() > 0 : true;
+}
+
+/** Returned by a native run whose connection the executor refused: the caller then takes the knex path. */
+const REFUSED = Symbol('refused');
+
+/**
+ * Compile `query` (built with {@link placeholder}s for its `arity` arguments) into native SQL and the order of its
+ * bindings. `undefined` when knex made anything else of it: several statements, a placeholder inside the SQL text,
+ * or an argument that appears nowhere. The caller then keeps to the knex path.
+ */
+function compile(kind: string, query: Knex.QueryBuilder | Knex.Raw, arity: number): Compiled | undefined {
+  const compiled = query.toSQL() as Knex.Sql | Knex.Sql[];
+  if (Array.isArray(compiled) || typeof compiled?.toNative !== 'function') return undefined;
+  const { sql, bindings } = compiled.toNative();
+  if (typeof sql !== 'string' || sql.includes('\u0000')) return undefined;
+  const used = new Set<number>();
+  const slots: Array<number | { constant: unknown }> = [];
+  for (const binding of bindings) {
+    const match = typeof binding === 'string' ? PLACEHOLDER.exec(binding) : null;
+    if (match) {
+      const index = Number(match[1]);
+      used.add(index);
+      slots.push(index);
+    } else if (typeof binding === 'string' && binding.includes('\u0000')) {
+      return undefined;
+    } else {
+      slots.push({ constant: binding });
+    }
+  }
+  if (used.size !== arity) return undefined;
+  const hash = createHash('sha256').update(sql).digest('hex').slice(0, 16);
+  return { name: `csk_${kind}_${hash}`, sql, slots };
+}
+
+function valuesOf(statement: Compiled, args: readonly unknown[]): unknown[] {
+  const values = new Array<unknown>(statement.slots.length);
+  for (let i = 0; i < values.length; i++) {
+    const slot = statement.slots[i]!;
+    values[i] = typeof slot === 'number' ? args[slot] : slot.constant;
+  }
+  return values;
+}
+
+/**
+ * The four statements every request sends (read a session, upsert it, extend its expiry, delete it), each defined
+ * once as a knex builder.
+ *
+ * The fast path: when the adapter offers a {@link NativeExecutor} for the knex's driver, each builder is compiled
+ * once, on first use, into native SQL (`toSQL().toNative()`), and from then on runs through the executor on a
+ * connection taken from the knex's own pool, with nothing rebuilt per call. Anything else (no executor, a client
+ * without `acquireConnection`, a builder knex compiles unexpectedly, an executor refusing a connection, the option
+ * `fastPath: false`) sends the same builders through knex, as before.
+ */
+export class SessionStatements {
+  readonly #adapter: DialectAdapter;
+  readonly #table: SessionTable;
+  readonly #context: NativeExecutorContext;
+  /** `undefined`: not tried yet; `null`: the knex path for good. */
+  #native: Native | null | undefined;
+  #preparing: Promise<Native | null> | undefined;
+  /** For an executor that shares connections: the lease calls of the current event-loop turn join. */
+  #lease: Lease | undefined;
+  /** Settles once the last lease's connection is back in the pool. */
+  #leaseReturned: Promise<void> = Promise.resolve();
+
+  constructor(adapter: DialectAdapter, table: SessionTable, options: { enabled: boolean; ownsKnex: boolean }) {
+    this.#adapter = adapter;
+    this.#table = table;
+    this.#context = Object.freeze({ ownsKnex: options.ownsKnex });
+    this.#native = options.enabled && adapter.nativeExecutor ? undefined : null;
+  }
+
+  /** Whether the statements currently run natively (for tests and diagnostics). */
+  get native(): boolean {
+    return Boolean(this.#native);
+  }
+
+  /** The stored `sess` value of a live session (`found: false` when there is none). */
+  async get(knex: Knex, sid: string, now: Knex.Value): Promise<{ found: boolean; value?: unknown }> {
+    const native = this.#native === undefined ? await this.#prepare(knex) : this.#native;
+    if (native && native.knex === knex) {
+      const rows = await this.#run(native, (connection) =>
+        native.executor.read(connection, native.get, valuesOf(native.get, [sid, now])),
+      );
+      if (rows !== REFUSED) return rows.length > 0 ? { found: true, value: rows[0]![0] } : { found: false };
+    }
+    const rows: Record<string, unknown>[] = await this.#select(knex, sid, now);
+    return rows.length > 0 ? { found: true, value: rows[0]![this.#table.sessColumn] } : { found: false };
+  }
+
+  /** Insert the row or replace the one of the same sid. */
+  async upsert(knex: Knex, row: SessionRow): Promise<void> {
+    const native = this.#native === undefined ? await this.#prepare(knex) : this.#native;
+    if (native && native.knex === knex) {
+      const args = [row.sid, row.sess, row.expired];
+      const done = await this.#run(native, (connection) =>
+        native.executor.write(connection, native.upsert, valuesOf(native.upsert, args)),
+      );
+      if (done !== REFUSED) return;
+    }
+    await this.#adapter.upsert(knex, this.#table, row);
+  }
+
+  /** Set the expiry of a session that is still live at `now`; resolves the rows changed (0 or 1). */
+  async touch(knex: Knex, sid: string, expired: Knex.Value, now: Knex.Value): Promise<number> {
+    const native = this.#native === undefined ? await this.#prepare(knex) : this.#native;
+    if (native && native.knex === knex) {
+      const changed = await this.#run(native, (connection) =>
+        native.executor.write(connection, native.touch, valuesOf(native.touch, [expired, sid, now])),
+      );
+      if (changed !== REFUSED) return changed;
+    }
+    return rowCount(await this.#update(knex, sid, expired, now));
+  }
+
+  /** Delete the session of `sid`; resolves the rows deleted. */
+  async remove(knex: Knex, sid: string): Promise<number> {
+    const native = this.#native === undefined ? await this.#prepare(knex) : this.#native;
+    if (native && native.knex === knex) {
+      const deleted = await this.#run(native, (connection) =>
+        native.executor.write(connection, native.remove, valuesOf(native.remove, [sid])),
+      );
+      if (deleted !== REFUSED) return deleted;
+    }
+    return rowCount(await this.#delete(knex, sid));
+  }
+
+  /** Release the executor's resources (before a knex the store owns is destroyed). */
+  async close(): Promise<void> {
+    const native = this.#native ?? (await this.#preparing?.catch(() => null));
+    this.#native = null;
+    await this.#leaseReturned;
+    await native?.executor.close?.();
+  }
+
+  #select(knex: Knex, sid: string, now: Knex.Value): Knex.QueryBuilder {
+    const t = this.#table;
+    // limit 1, as knex's first() writes it: the key finds one row at most, and the statement stays the one the knex
+    // path has always sent.
+    return t.query(knex).select(t.sessColumn).where(t.sidColumn, sid).andWhere(t.expiredColumn, '>', now).limit(1);
+  }
+
+  #update(knex: Knex, sid: string, expired: Knex.Value, now: Knex.Value): Knex.QueryBuilder {
+    const t = this.#table;
+    return t
+      .query(knex)
+      .where(t.sidColumn, sid)
+      .andWhere(t.expiredColumn, '>', now)
+      .update({ [t.expiredColumn]: expired });
+  }
+
+  #delete(knex: Knex, sid: string): Knex.QueryBuilder {
+    const t = this.#table;
+    return t.query(knex).where(t.sidColumn, sid).del();
+  }
+
+  /** Decide, once, whether the statements run natively; concurrent first calls share the decision. */
+  #prepare(knex: Knex): Promise<Native | null> {
+    this.#preparing ??= this.#compileAll(knex).then(
+      (native) => {
+        // A close() while compiling has already settled on the knex path.
+        if (this.#native === undefined) this.#native = native;
+        this.#preparing = undefined;
+        return this.#native;
+      },
+      (error: unknown) => {
+        // The adapter could not tell (its server did not answer): this call fails as any statement would; the next
+        // one asks again.
+        this.#preparing = undefined;
+        throw error;
+      },
+    );
+    return this.#preparing;
+  }
+
+  async #compileAll(knex: Knex): Promise<Native | null> {
+    const client = knex.client as Partial<Pick<Knex.Client, 'acquireConnection' | 'releaseConnection'>> | undefined;
+    if (typeof client?.acquireConnection !== 'function' || typeof client.releaseConnection !== 'function') return null;
+    if (!this.#adapter.upsertQuery) return null;
+    const executor = await this.#adapter.nativeExecutor?.(knex, this.#context);
+    if (!executor) return null;
+    try {
+      const [a, b, c] = [placeholder(0), placeholder(1), placeholder(2)];
+      const row: SessionRow = { sid: a, sess: b, expired: c };
+      const get = compile('get', this.#select(knex, a, b), 2);
+      const upsert = compile('upsert', this.#adapter.upsertQuery(knex, this.#table, row), 3);
+      const touch = compile('touch', this.#update(knex, b, a, c), 3);
+      const remove = compile('remove', this.#delete(knex, a), 1);
+      if (!get || !upsert || !touch || !remove) return null;
+      return { knex, executor, get, upsert, touch, remove };
+    } catch {
+      // A builder knex cannot compile here would fail the same way every time: the knex path reports it per call.
+      return null;
+    }
+  }
+
+  /**
+   * Run `work` on a connection from the knex's pool and give the connection back, also when `work` fails. A
+   * connection the executor refuses goes back unused, and the knex path takes over for good.
+   */
+  async #run<T>(native: Native, work: (connection: unknown) => Promise<T>): Promise<T | typeof REFUSED> {
+    const client = native.knex.client;
+    if (native.executor.sharesConnection) {
+      const lease = this.#join(client);
+      try {
+        const connection = await lease.connection;
+        if (native.executor.accepts && !native.executor.accepts(connection)) {
+          this.#native = null;
+          return REFUSED;
+        }
+        return await work(connection);
+      } finally {
+        lease.leave();
+      }
+    }
+    const connection: unknown = await client.acquireConnection();
+    try {
+      if (native.executor.accepts && !native.executor.accepts(connection)) {
+        this.#native = null;
+        return REFUSED;
+      }
+      return await work(connection);
+    } finally {
+      await client.releaseConnection(connection);
+    }
+  }
+
+  /**
+   * The lease calls share: one connection from the pool, taken by the first of them. It takes every call made in the
+   * turn in which its connection arrived (until a `setImmediate`, which runs after all of that turn's promise
+   * continuations); after that, only calls that come while others are still running on it and while nobody else
+   * waits for a connection from the pool (when the pool can tell). It goes back to the pool as soon as it takes no
+   * more calls and the last one has left: another user of the pool waits for the calls in flight at most.
+   */
+  #join(client: Knex.Client): Lease {
+    const current = this.#lease;
+    if (current && (current.open || (current.users > 0 && !othersWaiting(client)))) {
+      current.users += 1;
+      return current;
+    }
+    let finish: () => void = noop;
+    const returned = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const lease: Lease = {
+      connection: client.acquireConnection(),
+      open: true,
+      users: 1,
+      leave: () => {
+        lease.users -= 1;
+        release();
+      },
+    };
+    let connection: unknown;
+    let acquired = false;
+    const release = (): void => {
+      if (lease.open || lease.users > 0 || !acquired) return;
+      acquired = false;
+      if (this.#lease === lease) this.#lease = undefined;
+      Promise.resolve(client.releaseConnection(connection)).then(finish, finish);
+    };
+    const close = (): void => {
+      lease.open = false;
+    };
+    lease.connection.then(
+      (value) => {
+        connection = value;
+        acquired = true;
+        setImmediate(() => {
+          close();
+          release();
+        });
+      },
+      () => {
+        // No connection came (a pool timeout): the calls that waited fail with that error; the next one asks again.
+        close();
+        if (this.#lease === lease) this.#lease = undefined;
+        finish();
+      },
+    );
+    this.#lease = lease;
+    this.#leaseReturned = Promise.all([this.#leaseReturned, returned]).then(noop);
+    return lease;
+  }
+}

@@ -1,0 +1,270 @@
+import type { Knex } from 'knex';
+import {
+  DatabaseError,
+  type NativeExecutor,
+  type NativeExecutorContext,
+  type NativeStatement,
+} from '../src/index.js';
+import { eventually } from './support/async.js';
+import { readRows, sessionWith, useFixtures, viaCallback, type Fixture } from './support/fixtures.js';
+import { RecordingAdapter } from './support/recording-adapter.js';
+
+const fixtures = useFixtures();
+const HOUR = 3_600_000;
+
+/** The part of a better-sqlite3 connection the test executor uses. */
+interface Database {
+  prepare(sql: string): { raw(on: boolean): { all(...values: unknown[]): unknown[] }; run(...values: unknown[]): { changes: number } };
+}
+
+/** One statement as the executor received it. */
+interface Sent {
+  readonly kind: string;
+  readonly sql: string;
+  readonly values: readonly unknown[];
+}
+
+/** A fast-path executor for better-sqlite3 connections that keeps what it is sent; `fail` makes the next call throw. */
+class TestExecutor implements NativeExecutor {
+  readonly sent: Sent[] = [];
+  refuse = false;
+  closed = false;
+  fail: Error | undefined;
+
+  /** Milliseconds each statement takes before it runs (a driver that answers later). */
+  delayMs = 0;
+
+  constructor(readonly sharesConnection = false) {}
+
+  accepts(): boolean {
+    return !this.refuse;
+  }
+
+  async read(connection: unknown, statement: NativeStatement, values: readonly unknown[]): Promise<unknown[][]> {
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    this.#record(statement, values);
+    return (connection as Database).prepare(statement.sql).raw(true).all(...values) as unknown[][];
+  }
+
+  async write(connection: unknown, statement: NativeStatement, values: readonly unknown[]): Promise<number> {
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    this.#record(statement, values);
+    return (connection as Database).prepare(statement.sql).run(...values).changes;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  #record(statement: NativeStatement, values: readonly unknown[]): void {
+    this.sent.push({ kind: statement.name.split('_')[1]!, sql: statement.sql, values });
+    const failure = this.fail;
+    this.fail = undefined;
+    if (failure) throw failure;
+  }
+}
+
+/** The recording adapter with a fast path: `executor` is what `nativeExecutor` answers (a function may throw). */
+class FastAdapter extends RecordingAdapter {
+  contexts: NativeExecutorContext[] = [];
+
+  constructor(private readonly answer: () => NativeExecutor | undefined | Promise<NativeExecutor | undefined>) {
+    super();
+  }
+
+  override nativeExecutor(_knex: Knex, context: NativeExecutorContext) {
+    this.contexts.push(context);
+    return this.answer();
+  }
+}
+
+function fastStore(executor: TestExecutor, options = {}): Fixture & { executor: TestExecutor } {
+  return { ...fixtures.store(options, new FastAdapter(() => executor)), executor };
+}
+
+/** What the pool has handed out and not had back, and what waits for a connection. */
+function poolInUse(knex: Knex): number {
+  const pool = (knex.client as { pool: { numUsed(): number; numPendingAcquires(): number } }).pool;
+  return pool.numUsed() + pool.numPendingAcquires();
+}
+
+describe('the fast path', () => {
+  it('sends get, set, touch and destroy to the executor as the SQL knex compiles, values in binding order', async () => {
+    const fixture = fastStore(new TestExecutor());
+    const { store, knex, adapter, executor } = fixture;
+    const session = sessionWith({ maxAge: HOUR }, { n: 1 });
+    await store.set('s1', session);
+    expect(await store.get('s1')).toEqual(session);
+    await store.touch('s1', sessionWith({ maxAge: 2 * HOUR }));
+    expect(await store.destroy('s1')).toBe(1);
+
+    expect(executor.sent.map((sent) => sent.kind)).toEqual(['upsert', 'get', 'touch', 'remove']);
+    expect(adapter.callsOf('upsert')).toEqual([]);
+    const [upsert, get, touch, remove] = executor.sent;
+    const t = store.table;
+    const native = (query: Knex.QueryBuilder): string => query.toSQL().toNative().sql;
+    expect(get!.sql).toBe(native(t.query(knex).select('sess').where('sid', 'x').andWhere('expired', '>', 1).first()));
+    expect(get!.values).toEqual(['s1', expect.any(Number), 1]);
+    expect(remove!.sql).toBe(native(t.query(knex).where('sid', 'x').del()));
+    // knex orders an insert's columns itself: the values follow the SQL, whatever that order is.
+    expect(upsert!.values).toHaveLength(3);
+    expect(upsert!.values).toEqual(expect.arrayContaining(['s1', JSON.stringify(session)]));
+    expect(touch!.values[1]).toBe('s1');
+    expect(remove!.values).toEqual(['s1']);
+    expect(await readRows(fixture)).toEqual([]);
+    expect(poolInUse(knex)).toBe(0);
+  });
+
+  it('stores the same rows as the knex path', async () => {
+    const fast = fastStore(new TestExecutor());
+    const slow = fixtures.store();
+    const expires = new Date(Date.now() + HOUR);
+    for (const { store } of [fast, slow]) {
+      await store.set('a', sessionWith({ expires }, { user: 'ada' }));
+      await store.set('b', sessionWith({ expires }, { user: 'bob' }));
+      await store.destroy('b');
+    }
+    expect(await readRows(fast)).toEqual(await readRows(slow));
+  });
+
+  it('sends nothing to the executor with fastPath: false', async () => {
+    const fixture = fastStore(new TestExecutor(), { fastPath: false });
+    await fixture.store.set('s1', sessionWith({ maxAge: HOUR }));
+    expect(await fixture.store.get('s1')).not.toBeNull();
+    expect(fixture.executor.sent).toEqual([]);
+    expect(fixture.adapter.callsOf('upsert')).toHaveLength(1);
+  });
+
+  it('tells the adapter whether the store owns the knex', async () => {
+    const owned = new FastAdapter(() => new TestExecutor());
+    Object.assign(owned, { createDefaultKnex: () => fixtures.knex() });
+    const given = new FastAdapter(() => new TestExecutor());
+    await fixtures.store({}, owned).store.get('x');
+    await fixtures.store({}, given).store.get('x');
+    expect(owned.contexts).toEqual([{ ownsKnex: true }]);
+    expect(given.contexts).toEqual([{ ownsKnex: false }]);
+  });
+
+  it('releases the executor on close()', async () => {
+    const { store, executor } = fastStore(new TestExecutor());
+    await store.set('s1', sessionWith({ maxAge: HOUR }));
+    await store.close();
+    expect(executor.closed).toBe(true);
+  });
+});
+
+describe('falling back to knex', () => {
+  it('when the adapter has no executor for the driver', async () => {
+    const fixture = fixtures.store({}, new FastAdapter(() => undefined));
+    await fixture.store.set('s1', sessionWith({ maxAge: HOUR }, { n: 1 }));
+    expect(await fixture.store.get('s1')).toMatchObject({ n: 1 });
+    expect(fixture.adapter.callsOf('upsert')).toHaveLength(1);
+  });
+
+  it("when the knex's client has no acquireConnection", async () => {
+    const executor = new TestExecutor();
+    const real = fixtures.knex();
+    // The same knex, seen through a client without acquireConnection (queries still run on the real one).
+    const client = Object.create(real.client, { acquireConnection: { value: undefined } });
+    const knex = new Proxy(real, { get: (target, key) => (key === 'client' ? client : Reflect.get(target, key)) });
+    const { store, adapter } = fixtures.store({ knex }, new FastAdapter(() => executor));
+    await store.set('s1', sessionWith({ maxAge: HOUR }, { n: 2 }));
+    expect(await store.get('s1')).toMatchObject({ n: 2 });
+    expect(executor.sent).toEqual([]);
+    expect(adapter.callsOf('upsert')).toHaveLength(1);
+  });
+
+  it('for good, when the executor refuses the connection, which goes back to the pool', async () => {
+    const executor = new TestExecutor();
+    executor.refuse = true;
+    const { store, knex } = fastStore(executor);
+    for (let i = 0; i < 3; i++) await store.set(`s${i}`, sessionWith({ maxAge: HOUR }, { i }));
+    expect(await store.get('s2')).toMatchObject({ i: 2 });
+    expect(executor.sent).toEqual([]);
+    expect(poolInUse(knex)).toBe(0);
+  });
+
+});
+
+it('fails one call as a DatabaseError when the executor cannot be had yet; the next call asks again', async () => {
+  const executor = new TestExecutor();
+  const cause = new Error('the server did not say what it is');
+  let attempts = 0;
+  const adapter = new FastAdapter(async () => {
+    attempts += 1;
+    if (attempts === 1) throw cause;
+    return executor;
+  });
+  const { store } = fixtures.store({}, adapter);
+  const outcome = await viaCallback((done) => store.set('s1', sessionWith({ maxAge: HOUR }, { n: 1 }), done));
+  expect(outcome.error).toMatchObject({ operation: 'set', cause });
+  await store.set('s1', sessionWith({ maxAge: HOUR }, { n: 1 }));
+  expect(await store.get('s1')).toMatchObject({ n: 1 });
+  expect(executor.sent.map((sent) => sent.kind)).toEqual(['upsert', 'get']);
+});
+
+describe('errors and connections on the fast path', () => {
+  it('a failed statement reaches the callback once as a DatabaseError naming the operation', async () => {
+    const { store, knex, executor } = fastStore(new TestExecutor());
+    const cause = new Error('disk I/O error');
+    executor.fail = cause;
+    const outcome = await viaCallback((done) => store.set('s1', sessionWith({ maxAge: HOUR }), done));
+    expect(outcome.error).toBeInstanceOf(DatabaseError);
+    expect(outcome.error).toMatchObject({ operation: 'set', cause });
+    executor.fail = new Error('gone');
+    await expect(store.get('s1')).rejects.toMatchObject({ operation: 'get' });
+    expect(poolInUse(knex)).toBe(0);
+  });
+
+  it.each([false, true])('leaves no connection in use after many operations, failed ones too (shared: %s)', async (sync) => {
+    const { store, knex, executor } = fastStore(new TestExecutor(sync));
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 200 }, (_, i) => {
+        if (i % 10 === 0) executor.fail = new Error(`failure ${i}`);
+        const sid = `s${i % 20}`;
+        if (i % 3 === 0) return store.get(sid);
+        return i % 3 === 1 ? store.set(sid, sessionWith({ maxAge: HOUR })) : store.destroy(sid);
+      }),
+    );
+    expect(outcomes.some((outcome) => outcome.status === 'rejected')).toBe(true);
+    expect(outcomes.some((outcome) => outcome.status === 'fulfilled')).toBe(true);
+    await eventually(() => expect(poolInUse(knex)).toBe(0));
+  });
+
+  it("a sharing executor's connection serves the calls of one turn and leaves the pool open to others", async () => {
+    const { store, knex, executor } = fastStore(new TestExecutor(true));
+    await store.set('s1', sessionWith({ maxAge: HOUR }, { n: 1 }));
+    // The application's own query on the same pool of one, interleaved with the store's calls.
+    const [own, read] = await Promise.all([
+      knex.raw('select 42 as answer'),
+      store.get('s1'),
+      store.touch('s1', sessionWith({ maxAge: HOUR })),
+    ]);
+    expect(own).toEqual([{ answer: 42 }]);
+    expect(read).toMatchObject({ n: 1 });
+    expect(executor.sent.map((sent) => sent.kind)).toEqual(['upsert', 'get', 'touch']);
+    await eventually(() => expect(poolInUse(knex)).toBe(0));
+  });
+
+  it('a shared connection under constant load still goes back to the pool for another user who waits', async () => {
+    const executor = new TestExecutor(true);
+    executor.delayMs = 1;
+    const { store, knex } = fastStore(executor);
+    await store.set('s1', sessionWith({ maxAge: HOUR }, { n: 1 }));
+    let running = true;
+    let completed = 0;
+    const load = Array.from({ length: 8 }, async () => {
+      while (running) {
+        await store.get('s1');
+        completed += 1;
+      }
+    });
+    await eventually(() => expect(completed).toBeGreaterThan(20));
+    // The application's own query, on a pool of one that the store's calls keep busy.
+    const own = await knex.raw('select 7 as answer');
+    running = false;
+    await Promise.all(load);
+    expect(own).toEqual([{ answer: 7 }]);
+    await eventually(() => expect(poolInUse(knex)).toBe(0));
+  });
+});

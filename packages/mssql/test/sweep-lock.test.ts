@@ -1,0 +1,97 @@
+import type { PruneEvent } from '@csk/core';
+import { MssqlAdapter, MssqlStore } from '@csk/mssql';
+import { sweepLockResource } from '../src/mssql-adapter.js';
+import { recordingSqlServer, type Responder } from './support/recording-sql-server.js';
+import { SQL, SWEEP_LOCK_SQL, sqlServerDouble } from './support/sql-server-double.js';
+
+const HOUR = 3_600_000;
+
+/** A store on a recorded SQL Server whose double answers `respond` first, then the session statements. */
+async function storeOn(respond: Responder) {
+  const double = sqlServerDouble();
+  const server = recordingSqlServer((statement) => respond(statement) ?? double.respond(statement));
+  const store = new MssqlStore({ knex: server.knex, cleanupInterval: 0 });
+  await store.ready;
+  const now = Date.now();
+  for (let i = 0; i < 3; i += 1) double.rows.set(`old-${i}`, { sess: '{}', expires: now - HOUR });
+  const reports: PruneEvent[] = [];
+  store.on('prune', (report: PruneEvent) => reports.push(report));
+  const sweep = () => server.statements.slice(server.statements.findIndex((s) => s.sql === SWEEP_LOCK_SQL.get));
+  return {
+    store,
+    double,
+    server,
+    reports,
+    sweep,
+    close: async () => {
+      await store.close();
+      await server.knex.destroy();
+    },
+  };
+}
+
+const none: Responder = () => undefined;
+
+describe('the sweep lock on SQL Server (sp_getapplock, verified offline)', () => {
+  it('takes the lock without waiting, sweeps, and releases it, naming the table by a hashed resource', async () => {
+    const { store, double, reports, sweep, close } = await storeOn(none);
+    try {
+      await expect(store.prune()).resolves.toBe(3);
+      await new Promise((resolve) => setImmediate(resolve));
+      const statements = sweep();
+      expect(statements[0]!.sql).toBe(SWEEP_LOCK_SQL.get);
+      expect(statements.map((s) => s.sql)).toContain(SQL.prune);
+      expect(statements[statements.length - 1]!.sql).toBe(SWEEP_LOCK_SQL.release);
+      const resource = sweepLockResource(store.table);
+      expect(resource).toMatch(/^csk-sweep:[0-9a-f]{64}$/);
+      for (const lock of [statements[0]!, statements[statements.length - 1]!]) {
+        expect(lock.parameters).toEqual([{ name: 'p0', declaration: `nvarchar(${resource.length})`, value: resource }]);
+      }
+      expect(double.rows.size).toBe(0);
+      expect(reports).toEqual([{ deleted: 3, skipped: false }]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('skips the sweep when another session holds the lock (status -1): no DELETE, nothing to release', async () => {
+    const held: Responder = (statement) =>
+      statement.sql === SWEEP_LOCK_SQL.get ? { rows: [{ result: -1 }] } : undefined;
+    const { store, double, reports, sweep, close } = await storeOn(held);
+    try {
+      await expect(store.prune()).resolves.toBe(0);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(sweep().map((s) => s.sql)).toEqual([SWEEP_LOCK_SQL.get]);
+      expect(double.rows.size).toBe(3);
+      expect(reports).toEqual([{ deleted: 0, skipped: true }]);
+    } finally {
+      await close();
+    }
+  });
+
+  it("releases the lock when the sweep fails, and reports the sweep's error", async () => {
+    const failing: Responder = (statement) => {
+      if (statement.sql === SQL.prune) throw new Error('Transaction (Process ID 53) was deadlocked');
+      return undefined;
+    };
+    const { store, sweep, close } = await storeOn(failing);
+    try {
+      await expect(store.prune()).rejects.toMatchObject({ name: 'DatabaseError', operation: 'prune' });
+      const statements = sweep();
+      expect(statements[statements.length - 1]!.sql).toBe(SWEEP_LOCK_SQL.release);
+    } finally {
+      await close();
+    }
+  });
+
+  it('classifies tedious errors of a broken connection as unavailability, and a failed login or SQL error not', () => {
+    const adapter = new MssqlAdapter();
+    const coded = (code: string, name = 'ConnectionError') => Object.assign(new Error(code), { name, code });
+    expect(adapter.isConnectionError(coded('ESOCKET'))).toBe(true);
+    expect(adapter.isConnectionError(coded('ETIMEOUT'))).toBe(true);
+    expect(adapter.isConnectionError(coded('ECLOSE', 'RequestError'))).toBe(true);
+    expect(adapter.isConnectionError(coded('EINVALIDSTATE', 'RequestError'))).toBe(true);
+    expect(adapter.isConnectionError(coded('ELOGIN'))).toBe(false);
+    expect(adapter.isConnectionError(coded('EREQUEST', 'RequestError'))).toBe(false);
+  });
+});
