@@ -1,0 +1,44 @@
+import { describe, expect, it } from '@jest/globals';
+import { MysqlAdapter } from '@csk/mysql';
+import { PostgresAdapter } from '@csk/postgres';
+
+/** An error as a driver raises it: a message and the fields the driver sets. */
+const driverError = (message: string, fields: Record<string, unknown> = {}): Error =>
+  Object.assign(new Error(message), fields);
+
+describe('which errors mean "the database is out of reach" (the only ones that can lead to a disconnect)', () => {
+  const pg = new PostgresAdapter();
+  const mysql = new MysqlAdapter();
+
+  it.each([
+    ['refused', driverError('connect ECONNREFUSED 127.0.0.1:5432', { code: 'ECONNREFUSED' })],
+    ['reset', driverError('read ECONNRESET', { code: 'ECONNRESET' })],
+    ["node-postgres's ended socket", driverError('Connection terminated unexpectedly')],
+    ['an administrator ended the connection (57P01)', driverError('terminating connection', { code: '57P01' })],
+    ['the server crashed (57P02)', driverError('terminating connection', { code: '57P02' })],
+    ['the server is starting (57P03)', driverError('the database system is starting up', { code: '57P03' })],
+    ['a connection exception (08006)', driverError('connection failure', { code: '08006' })],
+  ])('PostgreSQL: %s is', (_, error) => expect(pg.isConnectionError(error)).toBe(true));
+
+  it.each([
+    ['a unique violation (23505)', driverError('duplicate key value', { code: '23505' })],
+    ['a missing table (42P01)', driverError('relation "sessions" does not exist', { code: '42P01' })],
+    ['a syntax error (42601)', driverError('syntax error at or near', { code: '42601' })],
+    ['a deadlock (40P01)', driverError('deadlock detected', { code: '40P01' })],
+    ['too many connections (53300): the server answered', driverError('too many clients', { code: '53300' })],
+  ])('PostgreSQL: %s is not', (_, error) => expect(pg.isConnectionError(error)).toBe(false));
+
+  it.each([
+    ['refused', driverError('connect ECONNREFUSED 127.0.0.1:3306', { code: 'ECONNREFUSED', fatal: true })],
+    ['lost', driverError('Connection lost: The server closed the connection.', { code: 'PROTOCOL_CONNECTION_LOST' })],
+    ['any fatal error', driverError('Pool is closed.', { fatal: true })],
+    ['a shutdown', driverError('Server shutdown in progress', { code: 'ER_SERVER_SHUTDOWN', errno: 1053 })],
+    ['a killed connection', driverError('Connection was killed', { code: 'ER_CONNECTION_KILLED', errno: 1927 })],
+  ])('MySQL/MariaDB: %s is', (_, error) => expect(mysql.isConnectionError(error)).toBe(true));
+
+  it.each([
+    ['a duplicate key', driverError("Duplicate entry 'a' for key 'PRIMARY'", { code: 'ER_DUP_ENTRY', errno: 1062 })],
+    ['a missing table', driverError("Table 'test.sessions' doesn't exist", { code: 'ER_NO_SUCH_TABLE', errno: 1146 })],
+    ['a lock wait timeout', driverError('Lock wait timeout exceeded', { code: 'ER_LOCK_WAIT_TIMEOUT', errno: 1205 })],
+  ])('MySQL/MariaDB: %s is not', (_, error) => expect(mysql.isConnectionError(error)).toBe(false));
+});
