@@ -1,0 +1,60 @@
+// What the benchmark measures and where: sizes, durations, database URLs. `--quick` shrinks every duration for a
+// smoke run; the default sizes are the ones the README's figures come from.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The bench package's folder. */
+export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** Where SQLite files and per-contender working directories live during a run (removed at the end). */
+export const WORK_DIR = path.join(BENCH_DIR, '.work');
+/** Where results are saved. */
+export const RESULTS_DIR = path.join(BENCH_DIR, 'results');
+
+/** The PostgreSQL server every PostgreSQL contender shares (as given, without the bench's session options). */
+export const PG_SERVER_URL = process.env.CSK_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/**
+ * What every PostgreSQL contender connects with: the same server, with `synchronous_commit = off` for its own
+ * sessions, so that a commit does not wait for this VM's disk flush and the figures compare the stores, not the disk.
+ */
+export const PG_URL = `${PG_SERVER_URL}${PG_SERVER_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c synchronous_commit=off')}`;
+/** The MariaDB/MySQL server every MySQL contender shares. */
+export const MYSQL_URL = process.env.CSK_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
+
+/** Connections in every contender's pool (pg.Pool's and knex's default maximum). */
+export const POOL_SIZE = 10;
+/**
+ * How long every pool keeps an idle connection: longer than a whole run, so that no trial begins by opening
+ * connections again (the pools' defaults, 10 to 60 s, are shorter than the time between two trials of one contender).
+ */
+export const IDLE_MS = 30 * 60_000;
+/** One day: the cookie's maxAge in every scenario. */
+export const DAY_MS = 86_400_000;
+
+/**
+ * The sizes of a run. Durations are per trial; every contender runs one trial per round, the rounds alternate the
+ * contenders, and the figures are medians over the rounds (ratios: the median of the per-round ratios).
+ */
+export function sizes(quick) {
+  return quick
+    ? {
+        store: { sids: 200, inFlight: 32, warmupMs: 150, trialMs: 400, rounds: 1 },
+        http: { users: 50, connections: 32, warmupMs: 1000, trialMs: 1000, rounds: 1 },
+      }
+    : {
+        store: { sids: 2000, inFlight: 32, warmupMs: 400, trialMs: 1500, rounds: 5 },
+        // autocannon runs whole seconds (it checks the duration once a second).
+        http: { users: 500, connections: 32, warmupMs: 1000, trialMs: 1000, rounds: 5 },
+      };
+}
+
+/** A MySQL URL as mysql2/knex connection options. */
+export function mysqlOptions(url = MYSQL_URL) {
+  const parsed = new URL(url);
+  return {
+    host: parsed.hostname,
+    port: Number(parsed.port || 3306),
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database: parsed.pathname.slice(1),
+  };
+}

@@ -1,0 +1,62 @@
+// The shared databases: which are reachable, and dropping every bench table (and SQLite file) between runs.
+import { mkdirSync, rmSync } from 'node:fs';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { MYSQL_URL, PG_URL, WORK_DIR, mysqlOptions } from './config.mjs';
+
+/** Every bench table's name starts with this. */
+const PREFIX = 'bench_';
+
+async function withPostgres(body) {
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+  await client.connect();
+  try {
+    return await body(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function withMysql(body) {
+  const connection = await mysql.createConnection({ ...mysqlOptions(MYSQL_URL), connectTimeout: 3000 });
+  try {
+    return await body(connection);
+  } finally {
+    await connection.end();
+  }
+}
+
+/** The server version of each reachable database (`undefined` for one that is not reachable). */
+export async function probeDatabases() {
+  const postgresql = await withPostgres(async (client) => (await client.query('select version() as v')).rows[0].v).catch(
+    () => undefined,
+  );
+  const mysqlVersion = await withMysql(async (connection) => (await connection.query('select version() as v'))[0][0].v).catch(
+    () => undefined,
+  );
+  return { postgresql, mysql: mysqlVersion };
+}
+
+/** Drop every bench table on the reachable servers and start the SQLite work folder afresh. */
+export async function resetDatabases(available) {
+  if (available.postgresql) {
+    await withPostgres(async (client) => {
+      const { rows } = await client.query(
+        "select tablename from pg_tables where schemaname = current_schema() and tablename like 'bench\\_%'",
+      );
+      for (const { tablename } of rows) await client.query(`drop table if exists "${tablename}"`);
+    });
+  }
+  if (available.mysql) {
+    await withMysql(async (connection) => {
+      const [rows] = await connection.query(
+        "select table_name as name from information_schema.tables where table_schema = database() and table_name like 'bench\\_%'",
+      );
+      for (const { name } of rows) await connection.query(`drop table if exists \`${name}\``);
+    });
+  }
+  rmSync(WORK_DIR, { recursive: true, force: true });
+  mkdirSync(WORK_DIR, { recursive: true });
+}
+
+export { PREFIX };

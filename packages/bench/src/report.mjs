@@ -1,0 +1,200 @@
+// Figures from the trials: medians, the ratios to the floor and to ours, the targets, and the table, JSON, Markdown
+// and SVG chart they are published as.
+import { median } from './stats.mjs';
+
+/** The database a contender's dialect runs on, as people read it. */
+export const DATABASE_LABELS = {
+  memory: 'memory',
+  postgresql: 'PostgreSQL',
+  mysql: 'MariaDB',
+  sqlite: 'SQLite (better-sqlite3)',
+  'sqlite-default': 'SQLite (store-owned file)',
+};
+
+/** The median over rounds of `a[r] / b[r]`: ratios taken within a round, where both ran under the same load. */
+function pairedRatio(a, b) {
+  if (!a || !b) return Number.NaN;
+  const rounds = Math.min(a.trials.length, b.trials.length);
+  return median(Array.from({ length: rounds }, (_, r) => a.trials[r].rps / b.trials[r].rps));
+}
+
+/**
+ * One row per contender of a scenario: median req/s, p50 and p99 (ms), peak RSS, and the paired ratios to the floor
+ * and to ours on the same database.
+ */
+export function summarise(scenario, contenders, results) {
+  const of = (dialect, role) => contenders.find((c) => c.dialect === dialect && c.role === role && results.has(c.id));
+  return contenders
+    .filter((c) => results.has(c.id))
+    .map((c) => {
+      const result = results.get(c.id);
+      const floor = of(c.dialect, 'floor');
+      const ours = of(c.dialect, 'ours');
+      return {
+        scenario: scenario.id,
+        contender: c.id,
+        label: c.label,
+        database: DATABASE_LABELS[c.dialect],
+        dialect: c.dialect,
+        role: c.role,
+        rps: median(result.trials.map((t) => t.rps)),
+        p50Ms: median(result.trials.map((t) => t.p50)),
+        p99Ms: median(result.trials.map((t) => t.p99)),
+        peakRssBytes: result.rssBytes,
+        cpuUsPerRequest: median(result.trials.map((t) => t.cpuUs)),
+        failures: result.trials.reduce((sum, t) => sum + t.failures, 0),
+        rounds: result.trials.map((t) => Math.round(t.rps)),
+        toFloor: floor ? pairedRatio(result, results.get(floor.id)) : Number.NaN,
+        toOurs: ours ? pairedRatio(result, results.get(ours.id)) : Number.NaN,
+      };
+    });
+}
+
+/** The ratio of contender `a` to contender `b` in `scenario` (paired by round), or NaN when either is missing. */
+export function ratio(raw, scenario, a, b) {
+  const results = raw[scenario];
+  return results ? pairedRatio(results.get(a), results.get(b)) : Number.NaN;
+}
+
+/** The issue's targets, each with its measured ratio. */
+export function targets(raw) {
+  const t = (scenario, name, a, b, goal, note) => {
+    const value = ratio(raw, scenario, a, b);
+    return { scenario, name, ratio: value, goal, met: Number.isFinite(value) ? value >= goal : null, note };
+  };
+  return [
+    t('store', '@csk/postgres ÷ pg raw floor', 'pg-ours', 'pg-floor', 0.9),
+    t('store', '@csk/mysql ÷ mysql2 raw floor (MariaDB)', 'my-ours', 'my-floor', 0.9),
+    t('store', '@csk/sqlite ÷ better-sqlite3 raw floor', 'sq-ours', 'sq-floor', 0.9),
+    t('store', '@csk/postgres ÷ connect-pg-simple', 'pg-ours', 'pg-simple', 1.5),
+    t('store', '@csk/mysql ÷ express-mysql-session', 'my-ours', 'my-session', 1.2),
+    t('store', '@csk/postgres ÷ connect-session-knex 5', 'pg-ours', 'pg-v5', 2),
+    t('store', '@csk/mysql ÷ connect-session-knex 5 (MariaDB)', 'my-ours', 'my-v5', 2),
+    t('store', '@csk/sqlite ÷ connect-session-knex 5, each owning its file', 'sq-ours-default', 'sq-v5-default', 15),
+    t('store', '@csk/sqlite ÷ connect-session-knex 5, same better-sqlite3 knex', 'sq-ours', 'sq-v5', 15),
+    t('write', '/write: @csk/postgres ÷ connect-pg-simple', 'pg-ours', 'pg-simple', 1.2),
+    t('read-touch-after', '/read with touchAfter: @csk/postgres ÷ MemoryStore', 'pg-ours', 'memory', 0.75),
+    t('read-touch-after', '/read with touchAfter: @csk/mysql ÷ MemoryStore', 'my-ours', 'memory', 0.75),
+    t('read-touch-after', '/read with touchAfter: @csk/sqlite ÷ MemoryStore', 'sq-ours', 'memory', 0.75),
+  ];
+}
+
+const fixed = (value, digits) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
+const times = (value) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : '–');
+const mb = (bytes) => (Number.isFinite(bytes) ? (bytes / 1024 / 1024).toFixed(0) : '–');
+
+/** The results as a Markdown table per scenario, and the targets. */
+export function markdown(report) {
+  const lines = [];
+  for (const scenario of report.scenarios) {
+    lines.push(`**${scenario.label}**`, '');
+    lines.push('| database | contender | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MB | × floor | × ours |');
+    lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|');
+    for (const row of scenario.rows) {
+      const name = row.role === 'ours' ? `**${row.label}**` : row.label;
+      lines.push(
+        `| ${row.database} | ${name}${row.failures ? ` (${row.failures} failed)` : ''} | ${fixed(row.rps, 0)} | ` +
+          `${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ${fixed(row.cpuUsPerRequest, 0)} | ${mb(row.peakRssBytes)} | ` +
+          `${times(row.toFloor)} | ` +
+          `${times(row.toOurs)} |`,
+      );
+    }
+    lines.push('');
+  }
+  lines.push('**Targets** (ratios of req/s, each the median of the per-round ratios)', '');
+  lines.push('| scenario | ratio | measured | target | met |');
+  lines.push('|---|---|--:|--:|---|');
+  for (const target of report.targets) {
+    const met = target.met === null ? 'not run' : target.met ? 'yes' : '**no**';
+    lines.push(`| ${target.scenario} | ${target.name} | ${times(target.ratio)} | ≥ ${target.goal}× | ${met} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** The results as plain-text tables for the terminal. */
+export function text(report) {
+  const lines = [];
+  for (const scenario of report.scenarios) {
+    lines.push('', scenario.label);
+    lines.push(
+      `  ${'database'.padEnd(26)}${'contender'.padEnd(36)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}` +
+        `${'p99 ms'.padStart(9)}${'CPU µs'.padStart(8)}${'RSS MB'.padStart(8)}${'×floor'.padStart(8)}${'×ours'.padStart(8)}`,
+    );
+    for (const row of scenario.rows) {
+      lines.push(
+        `  ${row.database.padEnd(26)}${(row.label + (row.failures ? ` (${row.failures} failed)` : '')).padEnd(36)}` +
+          `${fixed(row.rps, 0).padStart(9)}${fixed(row.p50Ms, 2).padStart(9)}${fixed(row.p99Ms, 2).padStart(9)}` +
+          `${fixed(row.cpuUsPerRequest, 0).padStart(8)}` +
+          `${mb(row.peakRssBytes).padStart(8)}${times(row.toFloor).padStart(8)}${times(row.toOurs).padStart(8)}`,
+      );
+    }
+  }
+  lines.push('', 'Targets');
+  for (const target of report.targets) {
+    const met = target.met === null ? 'not run' : target.met ? 'met' : 'NOT MET';
+    lines.push(`  ${target.scenario.padEnd(17)}${target.name.padEnd(64)}${times(target.ratio).padStart(8)}  ≥ ${target.goal}×  ${met}`);
+  }
+  return lines.join('\n');
+}
+
+const COLOURS = { ours: '#2563eb', floor: '#6b7280', peer: '#f59e0b', v5: '#dc2626', memory: '#10b981' };
+const escape = (value) => String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * A horizontal bar chart of req/s, one panel per scenario, on a logarithmic axis (MemoryStore and the databases are
+ * orders of magnitude apart), each bar labelled with its figure and its ratio to ours.
+ */
+export function chart(report) {
+  const width = 900;
+  const left = 300;
+  const right = 150;
+  const barHeight = 16;
+  const gap = 4;
+  const plotWidth = width - left - right;
+  const all = report.scenarios.flatMap((s) => s.rows.map((r) => r.rps)).filter((v) => v > 0);
+  const low = 10 ** Math.floor(Math.log10(Math.min(...all)));
+  const high = 10 ** Math.ceil(Math.log10(Math.max(...all)));
+  const x = (value) => (Math.log10(Math.max(value, low)) - Math.log10(low)) / (Math.log10(high) - Math.log10(low)) * plotWidth;
+  const parts = [];
+  let y = 56;
+  for (const scenario of report.scenarios) {
+    parts.push(`<text x="12" y="${y + 12}" class="panel">${escape(scenario.label)}</text>`);
+    y += 22;
+    const top = y;
+    for (const row of scenario.rows) {
+      const w = Math.max(1, x(row.rps));
+      const ratio = Number.isFinite(row.toOurs) && row.role !== 'ours' ? `  ${row.toOurs.toFixed(2)}× ours` : '';
+      parts.push(
+        `<text x="${left - 8}" y="${y + 12}" class="label" text-anchor="end">${escape(row.database)} · ${escape(row.label)}</text>`,
+        `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${barHeight}" fill="${COLOURS[row.role]}"/>`,
+        `<text x="${left + w + 6}" y="${y + 12}" class="value">${Math.round(row.rps).toLocaleString('en-US')}${ratio}</text>`,
+      );
+      y += barHeight + gap;
+    }
+    for (let tick = low; tick <= high; tick *= 10) {
+      const tx = left + x(tick);
+      parts.push(`<line x1="${tx}" y1="${top - 2}" x2="${tx}" y2="${y}" class="grid"/>`);
+    }
+    y += 18;
+  }
+  const ticks = [];
+  for (let tick = low; tick <= high; tick *= 10) {
+    ticks.push(`<text x="${left + x(tick)}" y="${y + 4}" class="tick" text-anchor="middle">${tick.toLocaleString('en-US')}</text>`);
+  }
+  const legend = Object.entries({ ours: 'ours', floor: 'raw driver (floor)', peer: 'peer store', v5: 'connect-session-knex 5', memory: 'MemoryStore' })
+    .map(([role, name], i) => `<rect x="${12 + i * 170}" y="30" width="12" height="12" fill="${COLOURS[role]}"/><text x="${30 + i * 170}" y="40" class="label">${name}</text>`)
+    .join('');
+  const height = y + 30;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">`,
+    '<style>.panel{font-size:14px;font-weight:600}.label{font-size:12px}.value{font-size:11px}.tick{font-size:11px;fill:#555}.grid{stroke:#ccc;stroke-dasharray:2 3}</style>',
+    `<rect width="${width}" height="${height}" fill="#fff"/>`,
+    `<text x="12" y="20" class="panel">requests per second (log scale), median of ${report.machine.roundsNote}; ${escape(report.machine.date)}</text>`,
+    legend,
+    ...parts,
+    ...ticks,
+    `<text x="${left + plotWidth / 2}" y="${y + 22}" class="tick" text-anchor="middle">req/s</text>`,
+    '</svg>',
+    '',
+  ].join('\n');
+}
