@@ -215,6 +215,15 @@ export class KnexStore extends session.Store {
     );
   }
 
+  /** The session's expiry in ms, or `undefined` once its row is deleted because that expiry has already passed. */
+  async #liveExpiry(knex: Knex, sid: string, session: SessionData, now: number): Promise<number | undefined> {
+    const expires = expiryOf(session, now, this.options.ttl);
+    if (expires > now) return expires;
+    this.#touches.forget(sid);
+    await this.#statements.remove(knex, sid);
+    return undefined;
+  }
+
   /** Insert or replace the session of `sid`. One whose expiry is already past is deleted instead. */
   override set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
     return settle(
@@ -222,12 +231,8 @@ export class KnexStore extends session.Store {
         checkSid(sid);
         const sess = serialise(checkSession(session));
         const now = Date.now();
-        const expires = expiryOf(session, now, this.options.ttl);
-        if (expires <= now) {
-          this.#touches.forget(sid);
-          await this.#statements.remove(knex, sid);
-          return;
-        }
+        const expires = await this.#liveExpiry(knex, sid, session, now);
+        if (expires === undefined) return;
         await this.#statements.upsert(knex, { sid, sess, expired: this.#adapter.encodeExpiry(expires, knex) });
         this.#touches.wrote(sid, now);
       }),
@@ -246,12 +251,8 @@ export class KnexStore extends session.Store {
         checkSession(session);
         if (this.options.disableTouch) return;
         const now = Date.now();
-        const expires = expiryOf(session, now, this.options.ttl);
-        if (expires <= now) {
-          this.#touches.forget(sid);
-          await this.#statements.remove(knex, sid);
-          return;
-        }
+        const expires = await this.#liveExpiry(knex, sid, session, now);
+        if (expires === undefined) return;
         // Within touchAfter of this process's last expiry write for the sid: no statement at all.
         if (this.#touches.skip(sid, now)) return;
         const changed = await this.#statements.touch(knex, sid, this.#adapter.encodeExpiry(expires, knex), nowValue);
