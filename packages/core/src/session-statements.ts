@@ -23,10 +23,11 @@ export interface NativeExecutor {
   accepts?(connection: unknown): boolean;
   /**
    * Whether one connection may carry several of the store's statements at once because the driver runs them one
-   * after another by itself: an in-process driver that runs each call synchronously, or one that queues the
-   * statements sent to a connection. The store then sends every call made within one turn of the event loop on one
-   * connection from the pool, and gives it back once that turn is over and the calls have finished, instead of
-   * taking a connection from the pool and returning it for each call. Default `false`.
+   * after another, in the order they were sent (an in-process driver that runs each call synchronously, or one that
+   * queues a connection's statements in order): a `get` sent right after a `set` must see it. The store then sends
+   * every call made within one turn of the event loop on one connection from the pool, and gives it back once that
+   * turn is over and the calls have finished, instead of taking a connection from the pool for each call. Default
+   * `false`.
    */
   readonly sharesConnection?: boolean;
   /** Run a statement that reads; resolve its rows, each as the array of its column values in select order. */

@@ -75,8 +75,8 @@ export class BetterSqliteExecutor implements NativeExecutor {
  * whenever it likes: the compiled SQL is sent as is, which still skips knex's own work per call.
  */
 export class Sqlite3Executor implements NativeExecutor {
-  /** node-sqlite3 queues the statements sent to one database (and to one prepared statement) and runs them in turn. */
-  readonly sharesConnection = true;
+  // Not sharesConnection: node-sqlite3 may run two statements sent to one database in either order, and a get sent
+  // right after a set must see it. Each call takes the connection from the pool, in order, as knex does.
   readonly #cache: boolean;
   readonly #statements = new Map<Sqlite3Database, Map<string, Promise<Sqlite3Statement>>>();
 
