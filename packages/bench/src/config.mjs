@@ -37,11 +37,11 @@ export const DAY_MS = 86_400_000;
 export function sizes(quick) {
   return quick
     ? {
-        store: { sids: 200, inFlight: 32, warmupMs: 150, trialMs: 400, rounds: 1 },
+        store: { sids: 200, inFlight: 32, warmupMs: 150, trialMs: 400, rounds: 1, sequentialBatches: 2, sequentialRequests: 10 },
         http: { users: 50, connections: 32, warmupMs: 1000, trialMs: 1000, rounds: 1 },
       }
     : {
-        store: { sids: 2000, inFlight: 32, warmupMs: 400, trialMs: 1500, rounds: 5 },
+        store: { sids: 2000, inFlight: 32, warmupMs: 400, trialMs: 1500, rounds: 5, sequentialBatches: 20, sequentialRequests: 50 },
         // autocannon runs whole seconds (it checks the duration once a second).
         http: { users: 500, connections: 32, warmupMs: 1000, trialMs: 1000, rounds: 5 },
       };

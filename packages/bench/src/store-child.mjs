@@ -72,6 +72,18 @@ async function loop({ ms, inFlight }, record) {
   };
 }
 
+/** One request at a time, `requests` of them: the mean µs per request (get then set), with nothing else in flight. */
+async function sequential(requests) {
+  const { store } = opened;
+  const start = performance.now();
+  for (let i = 0; i < requests; i++) {
+    const index = Math.floor(Math.random() * sids.length);
+    const sess = await get(store, sids[index]);
+    await set(store, sids[index], sessionOf(index, (sess?.visits ?? 0) + 1));
+  }
+  return ((performance.now() - start) * 1000) / requests;
+}
+
 process.on('message', async (message) => {
   try {
     if (message.type === 'setup') {
@@ -82,6 +94,8 @@ process.on('message', async (message) => {
     } else if (message.type === 'trial') {
       await loop({ ms: message.warmupMs, inFlight: message.inFlight }, false);
       process.send({ type: 'result', result: await loop({ ms: message.trialMs, inFlight: message.inFlight }, true) });
+    } else if (message.type === 'sequential') {
+      process.send({ type: 'sequential', us: await sequential(message.requests) });
     } else if (message.type === 'close') {
       await opened?.close();
       process.send({ type: 'closed', maxRssKb: process.resourceUsage().maxRSS });

@@ -14,7 +14,7 @@ export function rotate(items, by) {
  */
 export async function runStorePhase(contenders, size, log) {
   const children = new Map();
-  const results = new Map(contenders.map((c) => [c.id, { trials: [], rssBytes: Number.NaN }]));
+  const results = new Map(contenders.map((c) => [c.id, { trials: [], rssBytes: Number.NaN, sequentialUs: Infinity }]));
   try {
     for (const c of contenders) {
       const child = new Child('store-child', c.id);
@@ -34,6 +34,15 @@ export async function runStorePhase(contenders, size, log) {
         log(`  store level, round ${round + 1}: ${c.label.padEnd(34)} ${result.rps.toFixed(0).padStart(7)} req/s`);
       }
     }
+    // Uncontended: one request at a time, in short batches taken in turn; each contender's best batch, which is the
+    // one least disturbed by anything else the machine was doing.
+    for (let batch = 0; batch < size.sequentialBatches; batch++) {
+      for (const c of rotate(contenders, batch)) {
+        const { us } = await children.get(c.id).ask({ type: 'sequential', requests: size.sequentialRequests });
+        results.get(c.id).sequentialUs = Math.min(results.get(c.id).sequentialUs, us);
+      }
+    }
+    log(`  store level: ${size.sequentialBatches} uncontended batches of ${size.sequentialRequests} requests done`);
     for (const c of contenders) {
       results.get(c.id).rssBytes = await children.get(c.id).close();
       children.delete(c.id);
