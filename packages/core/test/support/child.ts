@@ -11,7 +11,7 @@ export interface ChildResult {
 
 /** Run `test/support/child/<name>.ts` in its own Node process; a child still running after `timeoutMs` is killed. */
 export function runChild(name: string, timeoutMs = 20_000): Promise<ChildResult> {
-  const runner = path.join(__dirname, 'run-ts.cjs');
+  const runner = path.join(__dirname, '..', '..', '..', '..', 'scripts', 'run-ts.cjs');
   const script = path.join(__dirname, 'child', `${name}.ts`);
   return new Promise((resolve) => {
     const options = { timeout: timeoutMs, killSignal: 'SIGKILL' as const };

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { AppConfig, AppMessage, AppReport, StoreEvent, TestMessage } from './protocol.js';
 
-const RUNNER = path.join(__dirname, 'run-ts.cjs');
+const RUNNER = path.join(__dirname, '..', '..', '..', '..', 'scripts', 'run-ts.cjs');
 const APP = path.join(__dirname, 'app-child.ts');
 
 /** How the application process ended. */

@@ -3,6 +3,7 @@ import { knex as createKnex, type Knex } from 'knex';
 import { MysqlStore } from '@csk/mysql';
 import { PostgresStore } from '@csk/postgres';
 import type { KnexStore, KnexStoreOptions } from '@csk/core';
+import { serverAddress } from '@csk/conformance/scenarios/live';
 
 /** A live engine the fault tests run on. */
 export interface Engine {
@@ -18,41 +19,29 @@ export interface Engine {
   createStore(options: KnexStoreOptions): KnexStore;
 }
 
-/** The parts of a `scheme://user:password@host:port/database` URL. */
-function parseUrl(url: string, defaultPort: number) {
-  const parsed = new URL(url);
+/** An engine whose server is named by `variable`, at `defaultPort` when its URL names none. */
+function engine(
+  name: string,
+  variable: Engine['variable'],
+  client: Engine['client'],
+  defaultPort: number,
+  createStore: Engine['createStore'],
+): Engine {
   return {
-    host: parsed.hostname,
-    port: Number(parsed.port || defaultPort),
-    user: decodeURIComponent(parsed.username),
-    password: decodeURIComponent(parsed.password),
-    database: decodeURIComponent(parsed.pathname.slice(1)),
+    name,
+    variable,
+    client,
+    target: (url) => {
+      const { host, port } = serverAddress(url, defaultPort);
+      return { host, port };
+    },
+    connection: (url, port) => ({ ...serverAddress(url, defaultPort), ...(port !== undefined && { port }) }),
+    createStore,
   };
 }
 
-export const postgres: Engine = {
-  name: 'PostgreSQL 15',
-  variable: 'CSK_PG_URL',
-  client: 'pg',
-  target: (url) => {
-    const { host, port } = parseUrl(url, 5432);
-    return { host, port };
-  },
-  connection: (url, port) => ({ ...parseUrl(url, 5432), ...(port !== undefined && { port }) }),
-  createStore: (options) => new PostgresStore(options),
-};
-
-export const mariadb: Engine = {
-  name: 'MariaDB 10.11',
-  variable: 'CSK_MYSQL_URL',
-  client: 'mysql2',
-  target: (url) => {
-    const { host, port } = parseUrl(url, 3306);
-    return { host, port };
-  },
-  connection: (url, port) => ({ ...parseUrl(url, 3306), ...(port !== undefined && { port }) }),
-  createStore: (options) => new MysqlStore(options),
-};
+export const postgres = engine('PostgreSQL 15', 'CSK_PG_URL', 'pg', 5432, (options) => new PostgresStore(options));
+export const mariadb = engine('MariaDB 10.11', 'CSK_MYSQL_URL', 'mysql2', 3306, (options) => new MysqlStore(options));
 
 /** A knex straight to the engine's server (no proxy), for the test's own reads and setup. */
 export function directKnex(engine: Engine, url: string, poolMax = 4): Knex {

@@ -1,14 +1,15 @@
 'use strict';
-// Runs one TypeScript file in a plain Node process, outside jest: the fault tests need a process of the
-// application's own, whose crashes, unhandled rejections and exit they watch. Workspace packages (@csk/*) load from
+// Runs one TypeScript file in a plain Node process, outside jest, for tests that watch a process of its own: its
+// uncaught exceptions, unhandled rejections, crashes and exit (core's callback tests, the reliability fault tests). Workspace packages (@csk/*) load from
 // their TypeScript sources, as in jest, so that no build is needed and no stale build is tested.
 // Usage: node run-ts.cjs <file.ts>
 const fs = require('node:fs');
 const path = require('node:path');
 const Module = require('node:module');
+// typescript is a root devDependency, resolved from here.
 const ts = require('typescript');
 
-const packagesDir = path.resolve(__dirname, '..', '..', '..');
+const packagesDir = path.resolve(__dirname, '..', 'packages');
 const resolveFilename = Module._resolveFilename;
 Module._resolveFilename = function (request, parent, ...rest) {
   const workspace = /^@csk\/([a-z-]+)$/.exec(request);
