@@ -1,43 +1,10 @@
 import { knex, type Knex } from 'knex';
-import type { SessionData } from 'express-session';
 import { describeLive } from '@csk/conformance/scenarios/live';
-import { DatabaseError, PostgresStore, type KnexStoreOptions } from '@csk/postgres';
+import { expectConnectionsBackAfterFailures, fastPathSession as session, knexQueries, inUse, roundTrip } from '@csk/conformance/fast-path';
+import { PostgresStore, type KnexStoreOptions } from '@csk/postgres';
 import { pgliteKnex } from './targets';
 
-const HOUR = 3_600_000;
 const TABLE = 'csk_fast_path_pg';
-
-function session(data: Record<string, unknown> = {}): SessionData {
-  return { cookie: { originalMaxAge: HOUR, expires: new Date(Date.now() + HOUR), path: '/' }, ...data } as SessionData;
-}
-
-function inUse(db: Knex): number {
-  const pool = (db.client as { pool: { numUsed(): number; numPendingAcquires(): number } }).pool;
-  return pool.numUsed() + pool.numPendingAcquires();
-}
-
-/** The statements knex itself ran while `body` ran (the fast path runs its own without knex, so raises none). */
-async function knexQueries(db: Knex, body: () => Promise<void>): Promise<string[]> {
-  const seen: string[] = [];
-  const record = (query: { sql: string }): void => {
-    seen.push(query.sql);
-  };
-  db.on('query', record);
-  try {
-    await body();
-  } finally {
-    db.off('query', record);
-  }
-  return seen;
-}
-
-async function roundTrip(store: PostgresStore, sid = 'a'): Promise<void> {
-  await store.set(sid, session({ n: 1 }));
-  expect(await store.get(sid)).toMatchObject({ n: 1 });
-  await store.touch(sid, session({ n: 1 }));
-  expect(await store.destroy(sid)).toBe(1);
-  expect(await store.get(sid)).toBeNull();
-}
 
 describeLive('CSK_PG_URL', 'PostgreSQL server: the fast path', (url) => {
   let db: Knex;
@@ -95,21 +62,7 @@ describeLive('CSK_PG_URL', 'PostgreSQL server: the fast path', (url) => {
   });
 
   it('gives every connection back after many operations, failed ones included', async () => {
-    const store = open();
-    const work = (round: number) =>
-      Array.from({ length: 40 }, (_, i) => {
-        const sid = `s${i % 8}`;
-        if (i % 4 === 0) return store.get(sid);
-        if (i % 4 === 1) return store.set(sid, session({ round }));
-        if (i % 4 === 2) return store.touch(sid, session({ round }));
-        return store.destroy(sid);
-      });
-    expect((await Promise.allSettled(work(1))).every((outcome) => outcome.status === 'fulfilled')).toBe(true);
-    await db.schema.dropTable(TABLE);
-    const failed = await Promise.allSettled(work(2));
-    expect(failed.every((outcome) => outcome.status === 'rejected')).toBe(true);
-    expect((failed[0] as PromiseRejectedResult).reason).toBeInstanceOf(DatabaseError);
-    expect(inUse(db)).toBe(0);
+    await expectConnectionsBackAfterFailures(db, open(), () => db.schema.dropTable(TABLE));
     // The next store on the same knex creates the table again, and the statements work on the same connection.
     await roundTrip(open());
     expect(inUse(db)).toBe(0);
