@@ -52,6 +52,24 @@ function eventsOf(store: KnexStore): string[] {
 
 const live = () => sessionWith({ maxAge: HOUR });
 
+/** A ready store over an OutageAdapter, with its events recorded. */
+async function watchedStore() {
+  const adapter = new OutageAdapter();
+  const { store } = fixtures.store({}, adapter);
+  const events = eventsOf(store);
+  await store.ready;
+  return { adapter, store, events };
+}
+
+/** A store whose database went down: one set failed, and the probe confirmed it with 'disconnect'. */
+async function disconnectedStore() {
+  const watched = await watchedStore();
+  watched.adapter.down = true;
+  await expect(watched.store.set('a', live())).rejects.toBeInstanceOf(DatabaseError);
+  await eventually(() => expect(watched.events).toEqual(['disconnect']));
+  return watched;
+}
+
 describe("availability events ('disconnect' and 'connect')", () => {
   it('never follow an SQL error, however many: the database answered each', async () => {
     const fixture = fixtures.store();
@@ -64,10 +82,7 @@ describe("availability events ('disconnect' and 'connect')", () => {
   });
 
   it('never follow one refused connection when the database still answers the probe', async () => {
-    const adapter = new OutageAdapter();
-    const { store } = fixtures.store({}, adapter);
-    const events = eventsOf(store);
-    await store.ready;
+    const { adapter, store, events } = await watchedStore();
     adapter.before('upsert', () => {
       throw refused();
     });
@@ -78,10 +93,7 @@ describe("availability events ('disconnect' and 'connect')", () => {
   });
 
   it("emit 'disconnect' once the probe confirms the outage, then 'connect' by themselves when it ends", async () => {
-    const adapter = new OutageAdapter();
-    const { store } = fixtures.store({}, adapter);
-    const events = eventsOf(store);
-    await store.ready;
+    const { adapter, store, events } = await watchedStore();
     adapter.down = true;
     for (let i = 0; i < 3; i += 1) await expect(store.set(`s${i}`, live())).rejects.toBeInstanceOf(DatabaseError);
     await eventually(() => expect(events).toEqual(['disconnect']));
@@ -96,13 +108,7 @@ describe("availability events ('disconnect' and 'connect')", () => {
   });
 
   it("emit 'connect' as soon as an operation succeeds while disconnected", async () => {
-    const adapter = new OutageAdapter();
-    const { store } = fixtures.store({}, adapter);
-    const events = eventsOf(store);
-    await store.ready;
-    adapter.down = true;
-    await expect(store.set('a', live())).rejects.toBeInstanceOf(DatabaseError);
-    await eventually(() => expect(events).toEqual(['disconnect']));
+    const { adapter, store, events } = await disconnectedStore();
     // get() sends no adapter statement here, so it reaches the database while the adapter's own statements fail.
     await expect(store.get('a')).resolves.toBeNull();
     await settleTicks();
@@ -122,13 +128,7 @@ describe("availability events ('disconnect' and 'connect')", () => {
   });
 
   it('are not emitted, nor probed for, after close()', async () => {
-    const adapter = new OutageAdapter();
-    const { store } = fixtures.store({}, adapter);
-    const events = eventsOf(store);
-    await store.ready;
-    adapter.down = true;
-    await expect(store.set('a', live())).rejects.toBeInstanceOf(DatabaseError);
-    await eventually(() => expect(events).toEqual(['disconnect']));
+    const { adapter, store, events } = await disconnectedStore();
     await store.close();
     const checks = adapter.checks;
     adapter.down = false;
@@ -138,13 +138,7 @@ describe("availability events ('disconnect' and 'connect')", () => {
   });
 
   it('ignore refusals of the store itself (an invalid sid says nothing about the database)', async () => {
-    const adapter = new OutageAdapter();
-    const { store } = fixtures.store({}, adapter);
-    const events = eventsOf(store);
-    await store.ready;
-    adapter.down = true;
-    await expect(store.set('a', live())).rejects.toBeInstanceOf(DatabaseError);
-    await eventually(() => expect(events).toEqual(['disconnect']));
+    const { store, events } = await disconnectedStore();
     await expect(store.set('', live())).rejects.toMatchObject({ name: 'InvalidSessionError' });
     await settleTicks();
     expect(events).toEqual(['disconnect']);
