@@ -19,6 +19,7 @@
  */
 import { afterAll, beforeAll, describe } from '@jest/globals';
 import type { Knex } from 'knex';
+import { atRestCases } from './cases/at-rest.js';
 import { badInputCases } from './cases/bad-input.js';
 import { bootstrapCases } from './cases/bootstrap.js';
 import { callbackCases } from './cases/callbacks.js';
@@ -76,6 +77,7 @@ export function describeStoreConformance(target: ConformanceTarget): void {
     badInputCases(ctx);
     fuzzCases(ctx);
     corruptRowCases(ctx);
+    atRestCases(ctx);
     bootstrapCases(ctx);
     identifierCases(ctx);
     callbackCases(ctx);

@@ -14,6 +14,7 @@ export {
   type KnexStoreOptions,
   type ResolvedOptions,
 } from './options.js';
+export { createEncryptedSerializer, ENCRYPTION_FORMAT, type EncryptedSerializerOptions } from './encryption.js';
 export { expiryOf, MAX_EXPIRY_MS } from './expiry.js';
 export {
   SessionStatements,
