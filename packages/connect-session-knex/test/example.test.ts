@@ -1,44 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-
-// examples/basic/server.js as `pnpm example` runs it, but with PORT=0 and a temporary working directory (where its
-// connect-session-knex.sqlite lands). It imports connect-session-knex's dist: build core, sqlite and this package
-// first.
-const SERVER = path.resolve(__dirname, '../../../examples/basic/server.js');
-
-interface Running {
-  readonly child: ChildProcess;
-  readonly url: string;
-  output: string;
-}
-
-function start(cwd: string): Promise<Running> {
-  const child = spawn(process.execPath, [SERVER], { cwd, env: { ...process.env, PORT: '0' } });
-  const running = { child, url: '', output: '' };
-  return new Promise((resolve, reject) => {
-    const collect = (chunk: Buffer): void => {
-      running.output += chunk.toString();
-      const match = /Listening on (http:\/\/localhost:\d+)/.exec(running.output);
-      if (match && !running.url) resolve(Object.assign(running, { url: match[1]!.replace('localhost', '127.0.0.1') }));
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    child.once('exit', (code) => {
-      reject(new Error(`the example exited with code ${code} before listening:\n${running.output}`));
-    });
-  });
-}
-
-/** Send SIGTERM and resolve the exit code: the example must shut down by itself, not be killed. */
-function stop(running: Running): Promise<number | null> {
-  return new Promise((resolve) => {
-    running.child.once('exit', (code) => resolve(code));
-    running.child.kill('SIGTERM');
-  });
-}
+import { killExample, startExample as start, stopExample as stop, type RunningExample } from './example-server.js';
 
 function viewsOf(response: request.Response): number {
   const match = /id="views">(\d+)</.exec(response.text);
@@ -46,15 +10,34 @@ function viewsOf(response: request.Response): number {
   return Number(match[1]);
 }
 
+function cookieOf(response: request.Response): string {
+  const lines = (response.headers['set-cookie'] as unknown as string[] | undefined) ?? [];
+  const cookie = lines.find((line) => line.startsWith('connect.sid='));
+  if (!cookie) throw new Error(`the response set no session cookie (status ${response.status})`);
+  return cookie.split(';')[0]!;
+}
+
+/** Log in as `name` from a fresh session; resolves the logged-in session's cookie. */
+async function logIn(url: string, name: string): Promise<string> {
+  const first = await request(url).get('/').expect(200);
+  const login = await request(url)
+    .post('/login')
+    .set('Cookie', cookieOf(first))
+    .type('form')
+    .send({ username: name })
+    .expect(303);
+  return cookieOf(login);
+}
+
 describe('examples/basic', () => {
   let dir: string;
-  let running: Running | undefined;
+  let running: RunningExample | undefined;
 
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csk-example-'));
   });
   afterEach(() => {
-    if (running && running.child.exitCode === null) running.child.kill('SIGKILL');
+    killExample(running);
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -80,5 +63,40 @@ describe('examples/basic', () => {
     await request(running.url).post('/reset').set('Cookie', cookie).expect(303);
     expect(viewsOf(await request(running.url).get('/').set('Cookie', cookie).expect(200))).toBe(1);
     expect(await stop(running)).toBe(0);
+  });
+
+  it('logs in, logs out, and logs a user out everywhere, with the store events in the log', async () => {
+    running = await start(dir);
+    const url = running.url;
+    const a = await logIn(url, 'ada');
+    const b = await logIn(url, 'ada');
+    const other = await logIn(url, 'grace');
+    expect((await request(url).get('/').set('Cookie', a).expect(200)).text).toContain('<strong id="user">ada</strong>');
+
+    // Log out ends this session only.
+    const c = await logIn(url, 'ada');
+    await request(url).post('/logout').set('Cookie', c).expect(303);
+    expect((await request(url).get('/').set('Cookie', c).expect(200)).text).toContain('Not logged in');
+    expect((await request(url).get('/').set('Cookie', b).expect(200)).text).toContain('id="user">ada<');
+
+    // Log out everywhere from a ends b too, and leaves another user alone.
+    await request(url).post('/logout-everywhere').set('Cookie', a).expect(303);
+    for (const cookie of [a, b]) {
+      const page = await request(url).get('/').set('Cookie', cookie).expect(200);
+      expect(page.text).toContain('Not logged in');
+      expect(viewsOf(page)).toBe(1);
+    }
+    expect((await request(url).get('/').set('Cookie', other).expect(200)).text).toContain('id="user">grace<');
+
+    // A name is required, and is shown escaped.
+    await request(url).post('/login').type('form').send({ username: '  ' }).expect(400);
+    const markup = await logIn(url, '<b>x</b>');
+    expect((await request(url).get('/').set('Cookie', markup).expect(200)).text).toContain('&lt;b&gt;x&lt;/b&gt;');
+
+    expect(await stop(running)).toBe(0);
+    // One timestamped line per event; session ids only shortened.
+    expect(running.output).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z store: saved \S{6}… until /m);
+    expect(running.output).toMatch(/store: destroyed 2 session\(s\) where {"userId":"ada"}/);
+    expect(running.output).toMatch(/store: destroyed 1 session\(s\) \S{6}…/);
   });
 });
