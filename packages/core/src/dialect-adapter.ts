@@ -12,6 +12,10 @@ export interface SessionTable {
   readonly sidColumn: string;
   readonly sessColumn: string;
   readonly expiredColumn: string;
+  /** The extra columns of the `columns` option, in the order they were declared. */
+  readonly extraColumns: readonly string[];
+  /** How the expiry column holds the expiry: the dialect's date-time type, or an integer of epoch seconds or ms. */
+  readonly expiryEncoding: 'timestamp' | 'epoch-seconds' | 'epoch-ms';
   /** A query builder on the table, in its schema when one is set. */
   query(knex: Knex | Knex.Transaction): Knex.QueryBuilder;
   /** A schema builder in the table's schema when one is set. */
@@ -20,11 +24,26 @@ export interface SessionTable {
   readonly displayName: string;
 }
 
-/** One row as the store writes it: the sid, the serialised session and the encoded expiry. */
+/**
+ * One row as the store writes it: the sid (or its hash), the serialised session, the expiry as it is bound, and the
+ * values of the extra columns in {@link SessionTable.extraColumns} order.
+ */
 export interface SessionRow {
   readonly sid: string;
   readonly sess: string;
   readonly expired: Knex.Value;
+  readonly extra: readonly Knex.Value[];
+}
+
+/** The row's columns and values, sid first, then sess, expired and the extra columns: for an adapter's upsert. */
+export function rowColumns(table: SessionTable, row: SessionRow): Array<[column: string, value: Knex.Value]> {
+  const columns: Array<[string, Knex.Value]> = [
+    [table.sidColumn, row.sid],
+    [table.sessColumn, row.sess],
+    [table.expiredColumn, row.expired],
+  ];
+  table.extraColumns.forEach((column, i) => columns.push([column, row.extra[i] ?? null]));
+  return columns;
 }
 
 /**
@@ -62,13 +81,23 @@ export interface DialectAdapter {
   validateTable?(table: SessionTable): void;
   /** Whether the session table exists (in its schema, when one is set). */
   hasTable(knex: Knex, table: SessionTable): Promise<boolean>;
-  /** Columns of the session table as `createTable` should build them. */
+  /**
+   * Columns of the session table as `createTable` should build them: the sid, sess and expiry columns (the expiry
+   * as `names.expiryEncoding` says), and the extra columns, each indexed. {@link BaseDialectAdapter} does this from
+   * its `defineSid`, `defineSess` and `defineTimestamp`.
+   */
   defineTable(table: Knex.CreateTableBuilder, names: SessionTable): void;
   /**
    * The value bound for an expiry of `ms` milliseconds since the epoch (also "now" in comparisons). `knex` is the
    * store's instance, for dialects whose driver needs an explicitly typed bind value.
    */
   encodeExpiry(ms: number, knex: Knex): Knex.Value;
+  /**
+   * How an encoded date-time expiry (from `encodeExpiry`) appears in a statement: the value itself, or a raw
+   * expression around it such as a cast, so that the database reads it as an absolute instant whatever the
+   * column's type. Not used for the integer encodings. Default: the value itself.
+   */
+  bindExpiry?(knex: Knex, value: Knex.Value): Knex.Value;
   /** Insert the row or replace the existing one of the same sid, atomically: two racing first writes must not fail. */
   upsert(knex: Knex, table: SessionTable, row: SessionRow): Promise<void>;
   /**
@@ -106,6 +135,19 @@ export interface DialectAdapter {
     knex: Knex,
     context: NativeExecutorContext,
   ): NativeExecutor | undefined | Promise<NativeExecutor | undefined>;
+  /**
+   * The names of the session table's columns, as the database reports them (none when the table is missing): how the
+   * store checks the shape of a table it did not create. Default: knex's `columnInfo()`.
+   */
+  columnNames?(knex: Knex, table: SessionTable): Promise<readonly string[]>;
+  /** An expression for the size in bytes of what `column` holds, for the store's `stats()`. Default: `length(column)`. */
+  sizeOf?(knex: Knex, column: string): Knex.Raw;
+  /**
+   * An expression that reads the `'timestamp'` expiry column as `stats()` can decode it: a `Date` the driver builds
+   * for the right instant, epoch milliseconds, or UTC text (ISO 8601, or `YYYY-MM-DD HH:MM:SS.fff`). For a driver that
+   * would read the column in the process's time zone. Default: the column as it is.
+   */
+  readExpiry?(knex: Knex, column: string): Knex.Raw;
 }
 
 /**
@@ -129,13 +171,43 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
   }
 
   defineTable(table: Knex.CreateTableBuilder, names: SessionTable): void {
-    table.string(names.sidColumn, 255).notNullable().primary();
-    table.json(names.sessColumn).notNullable();
-    table.timestamp(names.expiredColumn).notNullable().index();
+    this.defineSid(table, names.sidColumn);
+    this.defineSess(table, names.sessColumn);
+    if (names.expiryEncoding === 'timestamp') this.defineTimestamp(table, names.expiredColumn);
+    else table.bigInteger(names.expiredColumn).notNullable().index();
+    for (const column of names.extraColumns) this.defineExtra(table, column);
+  }
+
+  /**
+   * One of the `columns` option's extra columns: nullable text of up to 255 characters, indexed. `findWhere` and
+   * `destroyWhere` compare it with `=`, so a dialect whose default collation ignores case or accents must override
+   * this with a binary one: a filter must never match another user's value.
+   */
+  protected defineExtra(table: Knex.CreateTableBuilder, column: string): void {
+    table.string(column, 255).nullable().index();
+  }
+
+  /** The sid column: the table's primary key. */
+  protected defineSid(table: Knex.CreateTableBuilder, column: string): void {
+    table.string(column, 255).notNullable().primary();
+  }
+
+  /** The column holding the serialised session. */
+  protected defineSess(table: Knex.CreateTableBuilder, column: string): void {
+    table.json(column).notNullable();
+  }
+
+  /** The expiry column for the `'timestamp'` encoding, indexed for the sweep. */
+  protected defineTimestamp(table: Knex.CreateTableBuilder, column: string): void {
+    table.timestamp(column).notNullable().index();
   }
 
   encodeExpiry(ms: number, _knex?: Knex): Knex.Value {
     return new Date(ms);
+  }
+
+  bindExpiry(_knex: Knex, value: Knex.Value): Knex.Value {
+    return value;
   }
 
   async upsert(knex: Knex, table: SessionTable, row: SessionRow): Promise<void> {
@@ -143,11 +215,12 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
   }
 
   upsertQuery(knex: Knex, table: SessionTable, row: SessionRow): Knex.QueryBuilder | Knex.Raw {
+    const columns = rowColumns(table, row);
     return table
       .query(knex)
-      .insert({ [table.sidColumn]: row.sid, [table.sessColumn]: row.sess, [table.expiredColumn]: row.expired })
+      .insert(Object.fromEntries(columns))
       .onConflict(table.sidColumn)
-      .merge([table.sessColumn, table.expiredColumn]);
+      .merge(columns.slice(1).map(([column]) => column));
   }
 
   async deleteExpired(knex: Knex, table: SessionTable, now: Knex.Value, limit: number): Promise<number> {
@@ -163,6 +236,18 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
   async withSweepLock(knex: Knex, _table: SessionTable, run: (knex: Knex) => Promise<void>): Promise<boolean> {
     await run(knex);
     return true;
+  }
+
+  async columnNames(knex: Knex, table: SessionTable): Promise<readonly string[]> {
+    return Object.keys(await table.query(knex).columnInfo());
+  }
+
+  sizeOf(knex: Knex, column: string): Knex.Raw {
+    return knex.raw('length(??)', [column]);
+  }
+
+  readExpiry(knex: Knex, column: string): Knex.Raw {
+    return knex.raw('??', [column]);
   }
 }
 

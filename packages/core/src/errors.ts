@@ -39,6 +39,27 @@ export class SessionTableMissingError extends ConnectSessionKnexError {
 }
 
 /**
+ * The session table exists but lacks columns the store needs (with `createTable: false` the store checks at start-up
+ * rather than fail on the first request). `table` names it and `missing` lists the missing columns.
+ */
+export class SessionTableShapeError extends ConnectSessionKnexError {
+  readonly table: string;
+  readonly missing: readonly string[];
+
+  constructor(table: string, missing: readonly string[], found: readonly string[]) {
+    const list = (names: readonly string[]): string => names.map((name) => JSON.stringify(name)).join(', ');
+    super(
+      `the session table ${table} lacks the column${missing.length === 1 ? '' : 's'} ${list(missing)} ` +
+        `(it has ${found.length > 0 ? list(found) : 'none'}): add ${missing.length === 1 ? 'it' : 'them'} in a ` +
+        'migration, or create the table with createSessionTable() or sessionTableMigration() (see the README), or ' +
+        'check the tableName, sidFieldName, sessFieldName, expiredFieldName and columns options',
+    );
+    this.table = table;
+    this.missing = Object.freeze([...missing]);
+  }
+}
+
+/**
  * A session id or session object cannot be stored, or a stored row cannot be read back. `sid` names the session when
  * the error is about a stored row (a corrupt one: see the `onCorruptSession` option).
  */
@@ -48,6 +69,13 @@ export class InvalidSessionError extends ConnectSessionKnexError {
   constructor(message: string, options?: { cause?: unknown; sid?: string }) {
     super(message, options);
     this.sid = options?.sid;
+  }
+}
+
+/** The filter given to `destroyWhere` or `findWhere` is not one the store can run; nothing was read or deleted. */
+export class InvalidFilterError extends ConnectSessionKnexError {
+  constructor(problem: string) {
+    super(`invalid filter: ${problem}`);
   }
 }
 

@@ -4,8 +4,27 @@
  *
  * @packageDocumentation
  */
-export { KnexStore, PRUNE_BATCH_SIZE, MAX_SID_LENGTH, type PruneEvent } from './knex-store.js';
-export { BaseDialectAdapter, rowCount, type DialectAdapter, type SessionRow, type SessionTable } from './dialect-adapter.js';
+export {
+  KnexStore,
+  PRUNE_BATCH_SIZE,
+  MAX_SID_LENGTH,
+  type PruneEvent,
+  type PruneProgressEvent,
+  type SetEvent,
+  type DestroyEvent,
+  type SessionFilter,
+  type FoundSession,
+} from './knex-store.js';
+export {
+  BaseDialectAdapter,
+  rowCount,
+  rowColumns,
+  type DialectAdapter,
+  type SessionRow,
+  type SessionTable,
+} from './dialect-adapter.js';
+export { JSON_SERIALIZER, type Serializer } from './serializer.js';
+export { createEncryptedSerializer, ENCRYPTION_FORMAT, type EncryptedSerializerOptions } from './encryption.js';
 export {
   resolveOptions,
   isKnex,
@@ -13,8 +32,9 @@ export {
   DEFAULT_CLEANUP_INTERVAL_MS,
   type KnexStoreOptions,
   type ResolvedOptions,
+  type ExpiryEncoding,
+  type ExtraColumn,
 } from './options.js';
-export { createEncryptedSerializer, ENCRYPTION_FORMAT, type EncryptedSerializerOptions } from './encryption.js';
 export { expiryOf, MAX_EXPIRY_MS } from './expiry.js';
 export {
   SessionStatements,
@@ -37,7 +57,18 @@ export {
   ConnectSessionKnexError,
   ConfigurationError,
   DatabaseError,
+  InvalidFilterError,
   InvalidSessionError,
   SessionTableMissingError,
+  SessionTableShapeError,
   StoreClosedError,
 } from './errors.js';
+export {
+  createSessionTable,
+  checkTableShape,
+  requiredColumns,
+  resolveSessionTable,
+  sessionTable,
+  type SessionTableOptions,
+} from './table-setup.js';
+export { decodeExpiry, type SessionExpiry, type SessionStats, type StatsOptions } from './stats.js';

@@ -1,22 +1,27 @@
+import { createHash, createHmac } from 'node:crypto';
 import session from 'express-session';
 import type { SessionData } from 'express-session';
 import type { Knex } from 'knex';
 import { Availability, type AvailabilityEvent } from './availability.js';
 import { settle, type Callback } from './callback.js';
 import { OPERATION_TIMEOUT_CODE, checkConnection, isCommonConnectionError } from './connection.js';
-import { rowCount, type DialectAdapter, type SessionTable } from './dialect-adapter.js';
+import { rowCount, type DialectAdapter, type SessionRow, type SessionTable } from './dialect-adapter.js';
 import {
   ConfigurationError,
   ConnectSessionKnexError,
   DatabaseError,
+  InvalidFilterError,
   InvalidSessionError,
   SessionTableMissingError,
   StoreClosedError,
 } from './errors.js';
 import { expiryOf } from './expiry.js';
 import { LONE_SURROGATE, resolveOptions, type KnexStoreOptions, type ResolvedOptions } from './options.js';
+import type { Serializer } from './serializer.js';
 import { SessionStatements } from './session-statements.js';
 import { TouchThrottle } from './touch-throttle.js';
+import { checkTableShape, ensureSessionTable, sessionTable } from './table-setup.js';
+import { collectStats, type SessionStats, type StatsOptions } from './stats.js';
 
 /** Rows deleted per statement by the sweep, so that no single DELETE holds locks on a huge table for long. */
 export const PRUNE_BATCH_SIZE = 1000;
@@ -29,6 +34,38 @@ export const MAX_SID_LENGTH = 255;
 export interface PruneEvent {
   readonly deleted: number;
   readonly skipped: boolean;
+  /** How long the sweep took, lock included, in milliseconds. */
+  readonly ms: number;
+}
+
+/** What a store emits as `'prune-progress'` after each batch of a sweep: the rows deleted so far. */
+export interface PruneProgressEvent {
+  readonly deleted: number;
+}
+
+/** What a store emits as `'set'` after a session is written: its stored id (the hash, with `hashSid`) and expiry. */
+export interface SetEvent {
+  readonly sid: string;
+  readonly expires: Date;
+}
+
+/**
+ * What a store emits as `'destroy'` after sessions are deleted on request: the stored ids given to `destroy`, or the
+ * filter given to `destroyWhere`, and the rows deleted.
+ */
+export interface DestroyEvent {
+  readonly sids?: readonly string[];
+  readonly where?: Readonly<Record<string, string>>;
+  readonly deleted: number;
+}
+
+/** A filter on the extra columns: every named column must hold the value. */
+export type SessionFilter = Readonly<Record<string, string | number>>;
+
+/** One session `findWhere` found: its stored id and the session. */
+export interface FoundSession {
+  readonly sid: string;
+  readonly session: SessionData;
 }
 
 /** Sids per statement when destroying many at once (below every engine's bind-parameter limit). */
@@ -41,20 +78,6 @@ function rejected(error: unknown): Promise<never> {
   const promise = Promise.reject(error);
   promise.catch(noop);
   return promise;
-}
-
-function createSessionTable(options: ResolvedOptions): SessionTable {
-  const { schemaName, tableName } = options;
-  return Object.freeze({
-    schemaName,
-    tableName,
-    sidColumn: options.sidFieldName,
-    sessColumn: 'sess',
-    expiredColumn: 'expired',
-    displayName: schemaName ? `${schemaName}.${tableName}` : tableName,
-    query: (knex: Knex | Knex.Transaction) => (schemaName ? knex.withSchema(schemaName).table(tableName) : knex.table(tableName)),
-    schema: (knex: Knex) => (schemaName ? knex.schema.withSchema(schemaName) : knex.schema),
-  });
 }
 
 function checkSid(sid: unknown): string {
@@ -103,20 +126,65 @@ function serialise(session: SessionData): string {
   return json;
 }
 
+/** An error's message for another message: without the prefix when it is one of the store's own errors. */
+function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return error instanceof ConnectSessionKnexError ? message.replace(/^\[connect-session-knex\] /, '') : message;
+}
+
+/** The session through the application's serializer, which must give text. */
+async function serialiseWith(serializer: Serializer, session: SessionData): Promise<string> {
+  let text: unknown;
+  try {
+    text = await serializer.stringify(session);
+  } catch (error) {
+    throw new InvalidSessionError(`the serializer's stringify failed: ${reasonOf(error)}`, {
+      cause: error,
+    });
+  }
+  if (typeof text !== 'string') {
+    throw new InvalidSessionError(`the serializer's stringify must return a string, got ${text === null ? 'null' : typeof text}`);
+  }
+  return text;
+}
+
+function corruptRow(sid: string, problem: string, cause?: unknown): InvalidSessionError {
+  return new InvalidSessionError(
+    `the stored session ${JSON.stringify(sid)} ${problem} (onCorruptSession: 'delete' treats such rows as missing)`,
+    { cause, sid },
+  );
+}
+
+/** A stored value through the application's serializer: text as stored (a driver's parsed JSON, back to its text). */
+async function deserialiseWith(serializer: Serializer, value: unknown, sid: string): Promise<SessionData> {
+  let text: string;
+  if (typeof value === 'string') text = value;
+  else if (Buffer.isBuffer(value)) text = value.toString();
+  else if (value !== null && typeof value === 'object') text = JSON.stringify(value);
+  else throw corruptRow(sid, `holds no text (it holds ${value === null || value === undefined ? 'null' : `a ${typeof value}`})`);
+  let parsed: unknown;
+  try {
+    parsed = await serializer.parse(text);
+  } catch (error) {
+    throw corruptRow(sid, `cannot be read by the serializer: ${reasonOf(error)}`, error);
+  }
+  return checkParsed(parsed, sid);
+}
+
 function deserialise(value: unknown, sid: string): SessionData {
-  const corrupt = (problem: string, cause?: unknown): InvalidSessionError =>
-    new InvalidSessionError(
-      `the stored session ${JSON.stringify(sid)} ${problem} (onCorruptSession: 'delete' treats such rows as missing)`,
-      { cause, sid },
-    );
   let parsed: unknown = value;
   if (typeof value === 'string' || Buffer.isBuffer(value)) {
     try {
       parsed = JSON.parse(value.toString());
     } catch (error) {
-      throw corrupt('is not valid JSON', error);
+      throw corruptRow(sid, 'is not valid JSON', error);
     }
   }
+  return checkParsed(parsed, sid);
+}
+
+function checkParsed(parsed: unknown, sid: string): SessionData {
+  const corrupt = (problem: string): InvalidSessionError => corruptRow(sid, problem);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     // A driver may hand back SQL NULL and JSON null alike as null: both read as "null".
     const kind = parsed === null || parsed === undefined ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`;
@@ -154,7 +222,7 @@ export class KnexStore extends session.Store {
     if (this.options.schemaName !== undefined && adapter.supportsSchema === false) {
       throw new ConfigurationError('schemaName', `is not supported by the ${adapter.name} adapter`);
     }
-    this.#table = createSessionTable(this.options);
+    this.#table = sessionTable(this.options);
     adapter.validateTable?.(this.#table);
     if (this.options.knex) {
       this.knex = this.options.knex;
@@ -172,6 +240,7 @@ export class KnexStore extends session.Store {
     this.#statements = new SessionStatements(adapter, this.#table, {
       enabled: this.options.fastPath,
       ownsKnex: this.#ownsKnex,
+      bindExpiry: (knex, value) => this.#bound(knex, value),
     });
     this.#touches = new TouchThrottle(this.options.touchAfter);
     this.#availability = new Availability({
@@ -197,8 +266,9 @@ export class KnexStore extends session.Store {
   /**
    * Settles when the table is known to exist (created if missing and allowed). A failed start-up is retried by the
    * next operation, so the store recovers once the database is back. Rejects with the start-up error (a
-   * {@link DatabaseError} of operation `'ready'`, or {@link SessionTableMissingError}); after `close()`, a store that
-   * is not ready rejects with {@link StoreClosedError}. Ignoring a rejection here is safe.
+   * {@link DatabaseError} of operation `'ready'`, {@link SessionTableMissingError}, or with `createTable: false`
+   * {@link SessionTableShapeError} for a table that lacks a column); after `close()`, a store that is not ready rejects
+   * with {@link StoreClosedError}. Ignoring a rejection here is safe.
    */
   get ready(): Promise<void> {
     return this.#ensureReady();
@@ -208,8 +278,9 @@ export class KnexStore extends session.Store {
   override get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null | undefined> {
     return settle(
       this.#run('get', async (knex, now) => {
-        const row = await this.#statements.get(knex, checkSid(sid), now);
-        return row.found ? this.#readSession(knex, row.value, sid) : null;
+        const key = this.#key(checkSid(sid));
+        const row = await this.#statements.get(knex, key, now);
+        return row.found ? this.#readSession(knex, row.value, key) : null;
       }),
       callback,
     );
@@ -220,8 +291,69 @@ export class KnexStore extends session.Store {
     const expires = expiryOf(session, now, this.options.ttl);
     if (expires > now) return expires;
     this.#touches.forget(sid);
-    await this.#statements.remove(knex, sid);
+    await this.#statements.remove(knex, this.#key(sid));
     return undefined;
+  }
+
+  /** The id as stored: the sid itself, or its hash with the `hashSid` option. */
+  #key(sid: string): string {
+    const secret = this.options.hashSid;
+    if (secret === false) return sid;
+    return (secret === true ? createHash('sha256') : createHmac('sha256', secret)).update(sid, 'utf8').digest('hex');
+  }
+
+  /** The expiry of `ms` as the expiry column holds it: the dialect's date-time value, or epoch seconds or ms. */
+  #encodeExpiry(ms: number): Knex.Value {
+    switch (this.#table.expiryEncoding) {
+      case 'epoch-seconds':
+        return Math.floor(ms / 1000);
+      case 'epoch-ms':
+        return Math.floor(ms);
+      default:
+        return this.#adapter.encodeExpiry(ms, this.knex);
+    }
+  }
+
+  /** The extra columns' values for `session`, each checked: text of at most 255 characters, or null. */
+  #extraValues(session: SessionData): Array<string | null> {
+    return this.options.columns.map(({ name, value }) => {
+      let result: unknown;
+      try {
+        result = value(session);
+      } catch (error) {
+        throw new InvalidSessionError(`the columns.${name} function threw: ${(error as Error)?.message ?? error}`, {
+          cause: error,
+        });
+      }
+      if (result === null || result === undefined) return null;
+      if (typeof result === 'number' && Number.isFinite(result)) return String(result);
+      // A trailing space is refused as in a sid: some databases compare text ignoring it (PAD SPACE collations), so
+      // 'ada ' would be found and deleted as 'ada' there.
+      if (
+        typeof result === 'string' &&
+        result.length <= MAX_SID_LENGTH &&
+        !result.includes('\0') &&
+        !LONE_SURROGATE.test(result) &&
+        !result.endsWith(' ')
+      ) {
+        return result;
+      }
+      const problem =
+        typeof result === 'string'
+          ? result.length > MAX_SID_LENGTH
+            ? `a string of ${result.length} characters (at most ${MAX_SID_LENGTH})`
+            : result.endsWith(' ')
+              ? 'a string ending with a space (some databases compare text ignoring trailing spaces)'
+              : 'a string holding a NUL or a lone surrogate'
+          : typeof result === 'number'
+            ? `the number ${result}`
+            : Array.isArray(result)
+              ? 'an array'
+              : typeof result === 'object'
+                ? 'an object'
+                : `a ${typeof result}`;
+      throw new InvalidSessionError(`the columns.${name} function must return a string, a finite number or null, got ${problem}`);
+    });
   }
 
   /** Insert or replace the session of `sid`. One whose expiry is already past is deleted instead. */
@@ -229,12 +361,17 @@ export class KnexStore extends session.Store {
     return settle(
       this.#run('set', async (knex) => {
         checkSid(sid);
-        const sess = serialise(checkSession(session));
+        checkSession(session);
+        const serializer = this.options.serializer;
+        const sess = serializer ? await serialiseWith(serializer, session) : serialise(session);
+        const extra = this.#extraValues(session);
         const now = Date.now();
         const expires = await this.#liveExpiry(knex, sid, session, now);
         if (expires === undefined) return;
-        await this.#statements.upsert(knex, { sid, sess, expired: this.#adapter.encodeExpiry(expires, knex) });
+        const row: SessionRow = { sid: this.#key(sid), sess, expired: this.#encodeExpiry(expires), extra };
+        await this.#statements.upsert(knex, row);
         this.#touches.wrote(sid, now);
+        this.#emitLater('set', { sid: row.sid, expires: new Date(expires) } satisfies SetEvent);
       }),
       callback,
     ) as Promise<void>;
@@ -255,7 +392,7 @@ export class KnexStore extends session.Store {
         if (expires === undefined) return;
         // Within touchAfter of this process's last expiry write for the sid: no statement at all.
         if (this.#touches.skip(sid, now)) return;
-        const changed = await this.#statements.touch(knex, sid, this.#adapter.encodeExpiry(expires, knex), nowValue);
+        const changed = await this.#statements.touch(knex, this.#key(sid), this.#encodeExpiry(expires), nowValue);
         if (changed > 0) this.#touches.wrote(sid, now);
       }),
       callback,
@@ -270,14 +407,19 @@ export class KnexStore extends session.Store {
         if (!Array.isArray(sid)) {
           const one = checkSid(sid);
           this.#touches.forget(one);
-          return this.#statements.remove(knex, one);
+          const key = this.#key(one);
+          const deleted = await this.#statements.remove(knex, key);
+          this.#emitLater('destroy', { sids: [key], deleted } satisfies DestroyEvent);
+          return deleted;
         }
         const sids = sid.map(checkSid);
         for (const one of sids) this.#touches.forget(one);
+        const keys = sids.map((one) => this.#key(one));
         let deleted = 0;
-        for (let i = 0; i < sids.length; i += DESTROY_CHUNK_SIZE) {
-          deleted += rowCount(await t.query(knex).whereIn(t.sidColumn, sids.slice(i, i + DESTROY_CHUNK_SIZE)).del());
+        for (let i = 0; i < keys.length; i += DESTROY_CHUNK_SIZE) {
+          deleted += rowCount(await t.query(knex).whereIn(t.sidColumn, keys.slice(i, i + DESTROY_CHUNK_SIZE)).del());
         }
+        this.#emitLater('destroy', { sids: keys, deleted } satisfies DestroyEvent);
         return deleted;
       }),
       callback,
@@ -292,13 +434,75 @@ export class KnexStore extends session.Store {
     );
   }
 
+  /**
+   * Delete every session, live or expired, whose extra columns (the `columns` option) hold the filter's values: e.g.
+   * `destroyWhere({ userId })` logs a user out everywhere. Resolves the number of rows deleted. A filter that is
+   * empty, names a column not declared in `columns`, or holds a value that is not a string or finite number fails
+   * with an {@link InvalidFilterError} and deletes nothing.
+   */
+  destroyWhere(filter: SessionFilter, callback?: Callback<number>): Promise<number | undefined> {
+    return settle(
+      this.#run('destroyWhere', async (knex) => {
+        const where = this.#filter(filter);
+        const deleted = rowCount(await this.#table.query(knex).where(where).del());
+        this.#emitLater('destroy', { where, deleted } satisfies DestroyEvent);
+        return deleted;
+      }),
+      callback,
+    );
+  }
+
+  /**
+   * The live sessions whose extra columns hold the filter's values, each with its stored id (the hash, with
+   * `hashSid`). The filter's rules are those of {@link KnexStore.destroyWhere}.
+   */
+  findWhere(filter: SessionFilter, callback?: Callback<FoundSession[]>): Promise<FoundSession[] | undefined> {
+    return settle(
+      this.#run('findWhere', async (knex, now) => {
+        const where = this.#filter(filter);
+        const sessions = await this.#liveSessions(knex, now, (query) => query.where(where));
+        return Object.keys(sessions).map((sid) => ({ sid, session: sessions[sid]! }));
+      }),
+      callback,
+    );
+  }
+
+  /** The filter as column values, checked (see destroyWhere). */
+  #filter(filter: unknown): Record<string, string> {
+    if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) {
+      throw new InvalidFilterError(`it must be an object of column names to values, got ${filter === null ? 'null' : Array.isArray(filter) ? 'an array' : typeof filter}`);
+    }
+    const declared = this.#table.extraColumns;
+    const entries = Object.entries(filter as Record<string, unknown>);
+    if (entries.length === 0) {
+      throw new InvalidFilterError('it names no column (an empty filter would select every session; use clear() for that)');
+    }
+    const where: Record<string, string> = {};
+    for (const [column, value] of entries) {
+      if (!declared.includes(column)) {
+        throw new InvalidFilterError(
+          declared.length === 0
+            ? `"${column}" is no extra column: declare it in the columns option`
+            : `"${column}" is no extra column (declared: ${declared.join(', ')})`,
+        );
+      }
+      if (typeof value === 'number' && Number.isFinite(value)) where[column] = String(value);
+      else if (typeof value === 'string' && value.endsWith(' ')) {
+        // Never stored (see #extraValues), and some databases would match it against the value without the space.
+        throw new InvalidFilterError(`the value of "${column}" must not end with a space`);
+      } else if (typeof value === 'string') where[column] = value;
+      else throw new InvalidFilterError(`the value of "${column}" must be a string or a finite number, got ${value === null ? 'null' : typeof value}`);
+    }
+    return where;
+  }
+
   /** The number of live sessions. */
   override length(callback?: Callback<number>): Promise<number | undefined> {
     return settle(
       this.#run('length', async (knex, now) => {
         if (this.options.onCorruptSession === 'delete') return Object.keys(await this.#liveSessions(knex, now)).length;
         const t = this.#table;
-        const row = await t.query(knex).count({ n: t.sidColumn }).where(t.expiredColumn, '>', now).first();
+        const row = await t.query(knex).count({ n: t.sidColumn }).where(t.expiredColumn, '>', this.#bound(knex, now)).first();
         return Number(row?.n ?? 0);
       }),
       callback,
@@ -311,10 +515,27 @@ export class KnexStore extends session.Store {
       this.#run('ids', async (knex, now) => {
         if (this.options.onCorruptSession === 'delete') return Object.keys(await this.#liveSessions(knex, now));
         const t = this.#table;
-        const sids: unknown[] = await t.query(knex).where(t.expiredColumn, '>', now).pluck(t.sidColumn);
+        const sids: unknown[] = await t.query(knex).where(t.expiredColumn, '>', this.#bound(knex, now)).pluck(t.sidColumn);
         return sids.map(String);
       }),
       callback,
+    );
+  }
+
+  /**
+   * A snapshot of the table (see {@link SessionStats}): live and expired counts, the earliest expiries, and the largest
+   * session, which reads every row's session (`{ largest: false }` skips it).
+   */
+  stats(callback?: Callback<SessionStats>): Promise<SessionStats | undefined>;
+  stats(options: StatsOptions, callback?: Callback<SessionStats>): Promise<SessionStats | undefined>;
+  stats(
+    options?: StatsOptions | Callback<SessionStats>,
+    callback?: Callback<SessionStats>,
+  ): Promise<SessionStats | undefined> {
+    const [chosen, done] = typeof options === 'function' ? [undefined, options] : [options, callback];
+    return settle(
+      this.#run('stats', (knex, now) => collectStats(knex, this.#adapter, this.#table, this.#bound(knex, now), chosen)),
+      done,
     );
   }
 
@@ -382,32 +603,36 @@ export class KnexStore extends session.Store {
     return this.#ready;
   }
 
+  /**
+   * With createTable, create the table if it is missing (another process creating it first is success). Without, the
+   * table must exist and have every column the store uses: checked once here, so that a table made by a migration
+   * that missed a column fails at start-up and says which, instead of failing requests one by one.
+   */
   async #bootstrap(): Promise<void> {
     const t = this.#table;
-    if (await this.#adapter.hasTable(this.knex, t)) return;
-    if (!this.options.createTable) throw new SessionTableMissingError(t.displayName);
-    try {
-      await t.schema(this.knex).createTable(t.tableName, (builder) => this.#adapter.defineTable(builder, t));
-    } catch (error) {
-      // Another process may have created it first: that is success, not failure. If even the check fails, the
-      // creation's error is the one worth reporting.
-      if (await this.#adapter.hasTable(this.knex, t).catch(() => false)) return;
-      throw error;
+    if (this.options.createTable) {
+      await ensureSessionTable(this.knex, this.#adapter, t);
+      return;
     }
+    if (!(await this.#adapter.hasTable(this.knex, t))) throw new SessionTableMissingError(t.displayName);
+    await checkTableShape(this.knex, this.#adapter, t);
   }
 
   /** Every live session keyed by sid; corrupt rows fail the read or, with onCorruptSession 'delete', are deleted. */
-  async #liveSessions(knex: Knex, now: Knex.Value): Promise<Record<string, SessionData>> {
+  async #liveSessions(
+    knex: Knex,
+    now: Knex.Value,
+    narrow: (query: Knex.QueryBuilder) => Knex.QueryBuilder = (query) => query,
+  ): Promise<Record<string, SessionData>> {
     const t = this.#table;
-    const rows: Record<string, unknown>[] = await t
-      .query(knex)
-      .select(t.sidColumn, t.sessColumn)
-      .where(t.expiredColumn, '>', now);
+    const rows: Record<string, unknown>[] = await narrow(
+      t.query(knex).select(t.sidColumn, t.sessColumn).where(t.expiredColumn, '>', this.#bound(knex, now)),
+    );
     const sessions: Record<string, SessionData> = {};
     const corrupt: string[] = [];
     for (const row of rows) {
       const id = String(row[t.sidColumn]);
-      const session = this.#decode(row[t.sessColumn], id);
+      const session = await this.#decode(row[t.sessColumn], id);
       if (!session) {
         corrupt.push(id);
         continue;
@@ -423,7 +648,7 @@ export class KnexStore extends session.Store {
 
   /** One stored session as `get` returns it: a corrupt row either fails the read or is deleted and reads as none. */
   async #readSession(knex: Knex, value: unknown, sid: string): Promise<SessionData | null> {
-    const session = this.#decode(value, sid);
+    const session = await this.#decode(value, sid);
     if (session) return session;
     // A set racing this read could be deleted with the corrupt row; that costs one session, as the corrupt row did.
     await this.#table.query(knex).where(this.#table.sidColumn, sid).del();
@@ -431,13 +656,23 @@ export class KnexStore extends session.Store {
   }
 
   /** The stored session, or `undefined` for a corrupt row when onCorruptSession is 'delete' (else it throws). */
-  #decode(value: unknown, sid: string): SessionData | undefined {
+  #decode(value: unknown, sid: string): SessionData | undefined | Promise<SessionData | undefined> {
+    const corrupt = (error: unknown): undefined => {
+      if (this.options.onCorruptSession === 'delete') return undefined;
+      throw error;
+    };
+    const serializer = this.options.serializer;
+    if (serializer) return deserialiseWith(serializer, value, sid).catch(corrupt);
     try {
       return deserialise(value, sid);
     } catch (error) {
-      if (this.options.onCorruptSession === 'delete') return undefined;
-      throw error;
+      return corrupt(error);
     }
+  }
+
+  /** An encoded expiry as it appears in a statement (see `DialectAdapter.bindExpiry`). */
+  #bound(knex: Knex, value: Knex.Value): Knex.Value {
+    return this.#table.expiryEncoding === 'timestamp' && this.#adapter.bindExpiry ? this.#adapter.bindExpiry(knex, value) : value;
   }
 
   /**
@@ -445,6 +680,7 @@ export class KnexStore extends session.Store {
    * skip it and resolve 0. Emits `'prune'` with `{ deleted, skipped }` either way.
    */
   async #sweep(knex: Knex): Promise<number> {
+    const started = performance.now();
     let deleted = 0;
     const run = async (locked: Knex): Promise<void> => {
       deleted = await this.#deleteExpired(locked);
@@ -452,7 +688,8 @@ export class KnexStore extends session.Store {
     const ran = this.#adapter.withSweepLock
       ? await this.#adapter.withSweepLock(knex, this.#table, run)
       : await run(knex).then(() => true);
-    this.#emitLater('prune', { deleted, skipped: !ran } satisfies PruneEvent);
+    const ms = Math.round(performance.now() - started);
+    this.#emitLater('prune', { deleted, skipped: !ran, ms } satisfies PruneEvent);
     return deleted;
   }
 
@@ -477,7 +714,7 @@ export class KnexStore extends session.Store {
 
   /**
    * Emit on a later tick, outside the store's promise chains, so that a listener that throws is the application's
-   * own uncaught exception and never fails an operation. The store never emits 'error' (with no listener, that
+   * own uncaught exception and never fails an operation. 'error' is emitted only to a listener (with none, it
    * would crash the process).
    */
   #emitLater(event: string, ...args: unknown[]): void {
@@ -488,9 +725,10 @@ export class KnexStore extends session.Store {
   async #deleteExpired(knex: Knex): Promise<number> {
     let total = this.options.onCorruptSession === 'delete' ? await this.#deleteWithoutExpiry(knex) : 0;
     for (;;) {
-      const now = this.#adapter.encodeExpiry(Date.now(), this.knex);
+      const now = this.#bound(knex, this.#encodeExpiry(Date.now()));
       const deleted = await this.#adapter.deleteExpired(knex, this.#table, now, PRUNE_BATCH_SIZE);
       if (deleted > 0) total += deleted;
+      this.#emitLater('prune-progress', { deleted: total } satisfies PruneProgressEvent);
       // Negated, so that a count that is no number (an adapter's bug) ends the loop instead of spinning forever.
       if (!(deleted >= PRUNE_BATCH_SIZE) || this.#closing) return total;
     }
@@ -527,7 +765,7 @@ export class KnexStore extends session.Store {
     const run = (async () => {
       try {
         await this.#ensureReady();
-        return await body(this.knex, this.#adapter.encodeExpiry(Date.now(), this.knex));
+        return await body(this.knex, this.#encodeExpiry(Date.now()));
       } catch (error) {
         throw error instanceof ConnectSessionKnexError ? error : new DatabaseError(operation, error);
       }
@@ -542,6 +780,8 @@ export class KnexStore extends session.Store {
       (error: unknown) => {
         this.#inflight.delete(bounded);
         this.#availability.record(error);
+        // Only to a listener: an 'error' event nobody listens to would crash the process.
+        if (this.listenerCount('error') > 0) this.#emitLater('error', error);
       },
     );
     return bounded;

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { SessionData } from 'express-session';
 import { ConfigurationError } from './errors.js';
+import { JSON_SERIALIZER, type Serializer } from './serializer.js';
 
 /** One day, the expiry of a session whose cookie sets none (as upstream and the peers do). */
 export const DEFAULT_TTL_MS = 86_400_000;
@@ -63,6 +64,30 @@ export interface KnexStoreOptions {
    * table made by hand allows one) is never live either way; with `'delete'` the sweep deletes it too.
    */
   onCorruptSession?: 'error' | 'delete';
+  /**
+   * Extra columns filled from the session on every write, keyed by column name: e.g.
+   * `{ userId: (session) => session.passport?.user }`. Each holds text (a number is stored as its decimal string; `null`
+   * or `undefined` as NULL) of at most 255 characters, and `createTable` creates it as an indexed, nullable
+   * varchar(255). `destroyWhere` and `findWhere` select sessions by them.
+   */
+  columns?: Record<string, (session: SessionData) => string | number | null | undefined>;
+  /** The column holding the serialised session. Default `'sess'`. */
+  sessFieldName?: string;
+  /** The column holding the expiry. Default `'expired'`. */
+  expiredFieldName?: string;
+  /**
+   * How the expiry column holds the expiry: `'timestamp'` (the dialect's date-time type, the default),
+   * `'epoch-seconds'` or `'epoch-ms'` (an integer column). Chosen to match a table another store made.
+   */
+  expiryEncoding?: ExpiryEncoding;
+  /** How sessions are turned into the `sess` column's text and back. Default: JSON. */
+  serializer?: Serializer;
+  /**
+   * Store a hash of each session id instead of the id: `true` for SHA-256, a secret (string or Buffer) for
+   * HMAC-SHA-256. A leaked table or backup then holds no usable session id. `all`, `ids` and `findWhere` return the
+   * stored hashes. Changing it makes every existing session unreadable. Default `false`.
+   */
+  hashSid?: boolean | string | Buffer;
 
   /** @deprecated since connect-session-knex 5: use `tableName`. */
   tablename?: string;
@@ -91,6 +116,24 @@ export interface ResolvedOptions {
   readonly fastPath: boolean;
   readonly operationTimeout: number;
   readonly onCorruptSession: 'error' | 'delete';
+  readonly columns: ReadonlyArray<ExtraColumn>;
+  readonly sessFieldName: string;
+  readonly expiredFieldName: string;
+  readonly expiryEncoding: ExpiryEncoding;
+  /** The serializer, or `undefined` for the default JSON (which keeps the store's own fast JSON handling). */
+  readonly serializer: Serializer | undefined;
+  /** `false`, `true` (SHA-256) or the HMAC secret. */
+  readonly hashSid: false | true | Buffer;
+}
+
+/** How an expiry column holds the expiry. */
+export type ExpiryEncoding = 'timestamp' | 'epoch-seconds' | 'epoch-ms';
+const EXPIRY_ENCODINGS: readonly ExpiryEncoding[] = ['timestamp', 'epoch-seconds', 'epoch-ms'];
+
+/** One of the `columns` option's extra columns. */
+export interface ExtraColumn {
+  readonly name: string;
+  readonly value: (session: SessionData) => unknown;
 }
 
 const KNOWN_KEYS = new Set([
@@ -107,6 +150,12 @@ const KNOWN_KEYS = new Set([
   'fastPath',
   'operationTimeout',
   'onCorruptSession',
+  'columns',
+  'sessFieldName',
+  'expiredFieldName',
+  'expiryEncoding',
+  'serializer',
+  'hashSid',
 ]);
 
 /** Upstream's v3/v4 spellings, each mapped onto the current option. */
@@ -245,11 +294,28 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     throw new ConfigurationError('onDbCleanupError', `must be a function, got ${describe(onDbCleanupError)}`);
   }
 
+  const sidFieldName = identifier(spelling('sidFieldName'), options.sidFieldName, 'sid')!;
+  const sessFieldName = identifier('sessFieldName', options.sessFieldName, 'sess')!;
+  const expiredFieldName = identifier('expiredFieldName', options.expiredFieldName, 'expired')!;
+  const columns = extraColumns(options.columns);
+  const seen = new Map<string, string>();
+  for (const [option, name] of [
+    [spelling('sidFieldName'), sidFieldName],
+    ['sessFieldName', sessFieldName],
+    ['expiredFieldName', expiredFieldName],
+    ...columns.map((column): [string, string] => [`columns.${column.name}`, column.name]),
+  ] as Array<[string, string]>) {
+    // Engines differ in whether column names are case-sensitive: names equal but for case are refused everywhere.
+    const other = seen.get(name.toLowerCase());
+    if (other) throw new ConfigurationError(option, `names the same column as ${other} ("${name}")`);
+    seen.set(name.toLowerCase(), option);
+  }
+
   return Object.freeze({
     knex: options.knex as Knex | undefined,
     tableName: identifier(spelling('tableName'), options.tableName, 'sessions')!,
     schemaName: identifier('schemaName', options.schemaName, undefined),
-    sidFieldName: identifier(spelling('sidFieldName'), options.sidFieldName, 'sid')!,
+    sidFieldName,
     createTable: boolean(spelling('createTable'), options.createTable, true),
     cleanupInterval: Math.max(0, cleanupInterval),
     onDbCleanupError: onDbCleanupError as (error: unknown) => void,
@@ -259,7 +325,58 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     fastPath: boolean('fastPath', options.fastPath, true),
     operationTimeout: operationTimeout(options.operationTimeout),
     onCorruptSession: corruptSessionPolicy(options.onCorruptSession),
+    columns,
+    sessFieldName,
+    expiredFieldName,
+    expiryEncoding: expiryEncoding(options.expiryEncoding),
+    serializer: serializer(options.serializer),
+    hashSid: hashSid(options.hashSid),
   });
+}
+
+function extraColumns(value: unknown): ExtraColumn[] {
+  if (value === undefined) return [];
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigurationError('columns', `must be an object of column names to functions of the session, got ${describe(value)}`);
+  }
+  return Object.entries(value as Record<string, unknown>).map(([name, fn]) => {
+    identifier(`columns.${name}`, name, undefined);
+    if (typeof fn !== 'function') {
+      throw new ConfigurationError(`columns.${name}`, `must be a function of the session, got ${describe(fn)}`);
+    }
+    return Object.freeze({ name, value: fn as (session: SessionData) => unknown });
+  });
+}
+
+function expiryEncoding(value: unknown): ExpiryEncoding {
+  if (value === undefined) return 'timestamp';
+  if (!EXPIRY_ENCODINGS.includes(value as ExpiryEncoding)) {
+    throw new ConfigurationError(
+      'expiryEncoding',
+      `must be one of ${EXPIRY_ENCODINGS.map((e) => `'${e}'`).join(', ')}, got ${describe(value)}`,
+    );
+  }
+  return value as ExpiryEncoding;
+}
+
+function serializer(value: unknown): Serializer | undefined {
+  if (value === undefined || value === JSON_SERIALIZER) return undefined;
+  const candidate = value as Partial<Serializer> | null;
+  if (typeof candidate?.stringify !== 'function' || typeof candidate.parse !== 'function') {
+    throw new ConfigurationError('serializer', `must be an object with stringify and parse functions, got ${describe(value)}`);
+  }
+  return candidate as Serializer;
+}
+
+function hashSid(value: unknown): false | true | Buffer {
+  if (value === undefined || value === false) return false;
+  if (value === true) return true;
+  if (typeof value === 'string' && value.length > 0) return Buffer.from(value, 'utf8');
+  if (Buffer.isBuffer(value) && value.length > 0) return Buffer.from(value);
+  throw new ConfigurationError(
+    'hashSid',
+    `must be true (SHA-256), a non-empty secret string or Buffer (HMAC-SHA-256), or false, got ${describe(value)}`,
+  );
 }
 
 function corruptSessionPolicy(value: unknown): 'error' | 'delete' {

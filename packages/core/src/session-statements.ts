@@ -140,6 +140,7 @@ export class SessionStatements {
   readonly #adapter: DialectAdapter;
   readonly #table: SessionTable;
   readonly #context: NativeExecutorContext;
+  readonly #bindExpiry: (knex: Knex, value: Knex.Value) => Knex.Value;
   /** `undefined`: not tried yet; `null`: the knex path for good. */
   #native: Native | null | undefined;
   #preparing: Promise<Native | null> | undefined;
@@ -148,9 +149,18 @@ export class SessionStatements {
   /** Settles once the last lease's connection is back in the pool. */
   #leaseReturned: Promise<void> = Promise.resolve();
 
-  constructor(adapter: DialectAdapter, table: SessionTable, options: { enabled: boolean; ownsKnex: boolean }) {
+  /**
+   * `bindExpiry` turns an encoded expiry into what a statement holds (the adapter's cast, where it has one): every
+   * expiry the statements bind goes through it, the compiled statements' stand-ins too.
+   */
+  constructor(
+    adapter: DialectAdapter,
+    table: SessionTable,
+    options: { enabled: boolean; ownsKnex: boolean; bindExpiry?: (knex: Knex, value: Knex.Value) => Knex.Value },
+  ) {
     this.#adapter = adapter;
     this.#table = table;
+    this.#bindExpiry = options.bindExpiry ?? ((_knex, value) => value);
     this.#context = Object.freeze({ ownsKnex: options.ownsKnex });
     this.#native = options.enabled && adapter.nativeExecutor ? undefined : null;
   }
@@ -177,13 +187,13 @@ export class SessionStatements {
   async upsert(knex: Knex, row: SessionRow): Promise<void> {
     const native = this.#native === undefined ? await this.#prepare(knex) : this.#native;
     if (native && native.knex === knex) {
-      const args = [row.sid, row.sess, row.expired];
+      const args = [row.sid, row.sess, row.expired, ...row.extra];
       const done = await this.#run(native, (connection) =>
         native.executor.write(connection, native.upsert, valuesOf(native.upsert, args)),
       );
       if (done !== REFUSED) return;
     }
-    await this.#adapter.upsert(knex, this.#table, row);
+    await this.#adapter.upsert(knex, this.#table, { ...row, expired: this.#bindExpiry(knex, row.expired) });
   }
 
   /** Set the expiry of a session that is still live at `now`; resolves the rows changed (0 or 1). */
@@ -222,7 +232,12 @@ export class SessionStatements {
     const t = this.#table;
     // limit 1, as knex's first() writes it: the key finds one row at most, and the statement stays the one the knex
     // path has always sent.
-    return t.query(knex).select(t.sessColumn).where(t.sidColumn, sid).andWhere(t.expiredColumn, '>', now).limit(1);
+    return t
+      .query(knex)
+      .select(t.sessColumn)
+      .where(t.sidColumn, sid)
+      .andWhere(t.expiredColumn, '>', this.#bindExpiry(knex, now))
+      .limit(1);
   }
 
   #update(knex: Knex, sid: string, expired: Knex.Value, now: Knex.Value): Knex.QueryBuilder {
@@ -230,8 +245,8 @@ export class SessionStatements {
     return t
       .query(knex)
       .where(t.sidColumn, sid)
-      .andWhere(t.expiredColumn, '>', now)
-      .update({ [t.expiredColumn]: expired });
+      .andWhere(t.expiredColumn, '>', this.#bindExpiry(knex, now))
+      .update({ [t.expiredColumn]: this.#bindExpiry(knex, expired) });
   }
 
   #delete(knex: Knex, sid: string): Knex.QueryBuilder {
@@ -266,9 +281,10 @@ export class SessionStatements {
     if (!executor) return null;
     try {
       const [a, b, c] = [placeholder(0), placeholder(1), placeholder(2)];
-      const row: SessionRow = { sid: a, sess: b, expired: c };
+      const extra = this.#table.extraColumns.map((_, i) => placeholder(3 + i));
+      const row: SessionRow = { sid: a, sess: b, expired: this.#bindExpiry(knex, c), extra };
       const get = compile('get', this.#select(knex, a, b), 2);
-      const upsert = compile('upsert', this.#adapter.upsertQuery(knex, this.#table, row), 3);
+      const upsert = compile('upsert', this.#adapter.upsertQuery(knex, this.#table, row), 3 + extra.length);
       const touch = compile('touch', this.#update(knex, b, a, c), 3);
       const remove = compile('remove', this.#delete(knex, a), 1);
       if (!get || !upsert || !touch || !remove) return null;

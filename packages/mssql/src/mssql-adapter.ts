@@ -13,13 +13,24 @@ export const MSSQL_SID_COLLATION = 'Latin1_General_100_BIN2';
 
 /**
  * One atomic upsert. HOLDLOCK (serialisable) makes MERGE hold a key-range lock from its read to its write, so two
- * first writes of one sid queue instead of both inserting; SQL Server requires the terminating semicolon.
+ * first writes of one sid queue instead of both inserting; SQL Server requires the terminating semicolon. Names are
+ * named bindings (`:sid:`), quoted by knex; the extra columns are `:extra0:`… with values `:extraValue0`….
  */
-const MERGE = `MERGE INTO :table: WITH (HOLDLOCK) AS [target]
-USING (VALUES (:sidValue, :sessValue, CAST(:expiredValue AS datetime2(3)))) AS [source] (:sid:, :sess:, :expired:)
+function mergeStatement(table: SessionTable): string {
+  const extras = table.extraColumns.map((_, i) => i);
+  const expiredValue = table.expiryEncoding === 'timestamp' ? 'CAST(:expiredValue AS datetime2(3))' : ':expiredValue';
+  const values = [':sidValue', ':sessValue', expiredValue, ...extras.map((i) => `:extraValue${i}`)].join(', ');
+  const names = [':sid:', ':sess:', ':expired:', ...extras.map((i) => `:extra${i}:`)];
+  const updates = names
+    .slice(1)
+    .map((name) => `${name} = [source].${name}`)
+    .join(', ');
+  return `MERGE INTO :table: WITH (HOLDLOCK) AS [target]
+USING (VALUES (${values})) AS [source] (${names.join(', ')})
 ON [target].:sid: = [source].:sid:
-WHEN MATCHED THEN UPDATE SET :sess: = [source].:sess:, :expired: = [source].:expired:
-WHEN NOT MATCHED THEN INSERT (:sid:, :sess:, :expired:) VALUES ([source].:sid:, [source].:sess:, [source].:expired:);`;
+WHEN MATCHED THEN UPDATE SET ${updates}
+WHEN NOT MATCHED THEN INSERT (${names.join(', ')}) VALUES (${names.map((name) => `[source].${name}`).join(', ')});`;
+}
 
 /**
  * Takes the sweep's application lock without waiting (`@LockTimeout = 0`) and returns sp_getapplock's status: 0 when
@@ -78,10 +89,21 @@ export class MssqlAdapter extends BaseDialectAdapter {
     refuseBrackets(names);
   }
 
-  override defineTable(table: Knex.CreateTableBuilder, names: SessionTable): void {
-    table.specificType(names.sidColumn, `nvarchar(255) collate ${MSSQL_SID_COLLATION}`).notNullable().primary();
-    table.text(names.sessColumn).notNullable();
-    table.specificType(names.expiredColumn, 'datetime2(3)').notNullable().index();
+  protected override defineSid(table: Knex.CreateTableBuilder, column: string): void {
+    table.specificType(column, `nvarchar(255) collate ${MSSQL_SID_COLLATION}`).notNullable().primary();
+  }
+
+  protected override defineSess(table: Knex.CreateTableBuilder, column: string): void {
+    table.text(column).notNullable();
+  }
+
+  protected override defineTimestamp(table: Knex.CreateTableBuilder, column: string): void {
+    table.specificType(column, 'datetime2(3)').notNullable().index();
+  }
+
+  /** Binary, like the sid: a database's usual case- and accent-insensitive collation would match other users' values. */
+  protected override defineExtra(table: Knex.CreateTableBuilder, column: string): void {
+    table.specificType(column, `nvarchar(255) collate ${MSSQL_SID_COLLATION}`).nullable().index();
   }
 
   /**
@@ -126,7 +148,7 @@ export class MssqlAdapter extends BaseDialectAdapter {
 
   /** The MERGE above: one statement, atomic for two first writes of one sid. */
   override async upsert(knex: Knex, table: SessionTable, row: SessionRow): Promise<void> {
-    await knex.raw(MERGE, {
+    const bindings: Record<string, Knex.Value> = {
       table: qualifiedName(table),
       sid: table.sidColumn,
       sess: table.sessColumn,
@@ -134,6 +156,29 @@ export class MssqlAdapter extends BaseDialectAdapter {
       sidValue: row.sid,
       sessValue: row.sess,
       expiredValue: row.expired,
+    };
+    table.extraColumns.forEach((column, i) => {
+      bindings[`extra${i}`] = column;
+      bindings[`extraValue${i}`] = row.extra[i] ?? null;
     });
+    await knex.raw(mergeStatement(table), bindings);
+  }
+
+  /**
+   * The columns from INFORMATION_SCHEMA, in the table's schema or else the user's default one: knex's `columnInfo()`
+   * assumes `dbo` and needs the database named in the knex config.
+   */
+  override async columnNames(knex: Knex, table: SessionTable): Promise<readonly string[]> {
+    const rows: Array<{ name: unknown }> = await knex
+      .select({ name: 'COLUMN_NAME' })
+      .from('INFORMATION_SCHEMA.COLUMNS')
+      .where('TABLE_SCHEMA', table.schemaName ?? knex.raw('schema_name()'))
+      .andWhere('TABLE_NAME', table.tableName);
+    return rows.map((row) => String(row.name));
+  }
+
+  /** Bytes as stored (`len()` counts characters, and `length()` does not exist). */
+  override sizeOf(knex: Knex, column: string): Knex.Raw {
+    return knex.raw('datalength(??)', [column]);
   }
 }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { BaseDialectAdapter, withPinnedConnection, type SessionRow, type SessionTable } from '@csk/core';
+import { BaseDialectAdapter, rowColumns, withPinnedConnection, type SessionRow, type SessionTable } from '@csk/core';
 import type { NativeExecutor } from '@csk/core';
 import { Mysql2Executor, MysqljsExecutor } from './mysql-executor.js';
 
@@ -61,9 +61,24 @@ export class MysqlAdapter extends BaseDialectAdapter {
 
   override defineTable(table: Knex.CreateTableBuilder, names: SessionTable): void {
     table.charset('utf8mb4');
-    table.string(names.sidColumn, 255).collate('utf8mb4_bin').notNullable().primary();
-    table.text(names.sessColumn, 'longtext').notNullable();
-    table.datetime(names.expiredColumn, { precision: 3 }).notNullable().index();
+    super.defineTable(table, names);
+  }
+
+  protected override defineSid(table: Knex.CreateTableBuilder, column: string): void {
+    table.string(column, 255).collate('utf8mb4_bin').notNullable().primary();
+  }
+
+  protected override defineSess(table: Knex.CreateTableBuilder, column: string): void {
+    table.text(column, 'longtext').notNullable();
+  }
+
+  /** Binary, like the sid: the server's default collation would let `findWhere({ userId: 'ada' })` match 'ADA' and 'adá'. */
+  protected override defineExtra(table: Knex.CreateTableBuilder, column: string): void {
+    table.string(column, 255).collate('utf8mb4_bin').nullable().index();
+  }
+
+  protected override defineTimestamp(table: Knex.CreateTableBuilder, column: string): void {
+    table.datetime(column, { precision: 3 }).notNullable().index();
   }
 
   /**
@@ -90,10 +105,19 @@ export class MysqlAdapter extends BaseDialectAdapter {
     // A row alias may not repeat the table's name.
     const alias = table.tableName.toLowerCase() === 'new' ? 'new_row' : 'new';
     const name = table.schemaName ? `${table.schemaName}.${table.tableName}` : table.tableName;
-    const { sidColumn: sid, sessColumn: sess, expiredColumn: expired } = table;
-    return knex.raw('insert into ?? (??, ??, ??) values (?, ?, ?) as ?? on duplicate key update ?? = ??.??, ?? = ??.??', [
-      name, sid, sess, expired, row.sid, row.sess, row.expired, alias, sess, alias, sess, expired, alias, expired,
-    ]);
+    const columns = rowColumns(table, row);
+    const list = (part: string): string => columns.map(() => part).join(', ');
+    const updated = columns.slice(1);
+    return knex.raw(
+      `insert into ?? (${list('??')}) values (${list('?')}) as ?? on duplicate key update ${updated.map(() => '?? = ??.??').join(', ')}`,
+      [
+        name,
+        ...columns.map(([column]) => column),
+        ...columns.map(([, value]) => value),
+        alias,
+        ...updated.flatMap(([column]) => [column, alias, column]),
+      ],
+    );
   }
 
   /**
@@ -160,5 +184,23 @@ export class MysqlAdapter extends BaseDialectAdapter {
       this.#servers.set(knex, server);
     }
     return server;
+  }
+
+  /**
+   * The columns from information_schema, in the table's schema when one is set: knex's `columnInfo()` on MySQL looks
+   * only in the connection's configured database.
+   */
+  override async columnNames(knex: Knex, table: SessionTable): Promise<readonly string[]> {
+    const rows: Array<{ name: unknown }> = await knex
+      .select({ name: 'column_name' })
+      .from('information_schema.columns')
+      .where('table_schema', table.schemaName ?? knex.raw('database()'))
+      .andWhere('table_name', table.tableName);
+    return rows.map((row) => String(row.name));
+  }
+
+  /** The stored UTC text as it is: the drivers would read a DATETIME in the process's time zone by default. */
+  override readExpiry(knex: Knex, column: string): Knex.Raw {
+    return knex.raw('cast(?? as char)', [column]);
   }
 }

@@ -12,11 +12,25 @@ interface OracleBindTypes {
  * reach the insert: the loser gets ORA-00001, and {@link OracleAdapter.upsert} runs the statement once more, when it
  * matches. No trailing semicolon: node-oracledb sends one statement and Oracle rejects the `;`.
  */
-const MERGE = `MERGE INTO :table: "target"
-USING (SELECT :sidValue AS :sid:, :sessValue AS :sess:, :expiredValue AS :expired: FROM dual) "source"
+function mergeStatement(table: SessionTable): string {
+  const extras = table.extraColumns.map((_, i) => i);
+  const pairs = [
+    [':sidValue', ':sid:'],
+    [':sessValue', ':sess:'],
+    [':expiredValue', ':expired:'],
+    ...extras.map((i) => [`:extraValue${i}`, `:extra${i}:`]),
+  ];
+  const names = pairs.map(([, name]) => name);
+  const updates = names
+    .slice(1)
+    .map((name) => `"target".${name} = "source".${name}`)
+    .join(', ');
+  return `MERGE INTO :table: "target"
+USING (SELECT ${pairs.map(([value, name]) => `${value} AS ${name}`).join(', ')} FROM dual) "source"
 ON ("target".:sid: = "source".:sid:)
-WHEN MATCHED THEN UPDATE SET "target".:sess: = "source".:sess:, "target".:expired: = "source".:expired:
-WHEN NOT MATCHED THEN INSERT (:sid:, :sess:, :expired:) VALUES ("source".:sid:, "source".:sess:, "source".:expired:)`;
+WHEN MATCHED THEN UPDATE SET ${updates}
+WHEN NOT MATCHED THEN INSERT (${names.join(', ')}) VALUES (${names.map((name) => `"source".${name}`).join(', ')})`;
+}
 
 /** `value` with an explicit node-oracledb bind type, or as it is when the knex has no driver loaded. */
 function typed(knex: Knex | undefined, value: Knex.Value, type: keyof OracleBindTypes): Knex.Value {
@@ -61,10 +75,21 @@ export class OracleAdapter extends BaseDialectAdapter {
   override readonly name = 'oracle';
   override readonly dialects = ['oracle'] as const;
 
-  override defineTable(table: Knex.CreateTableBuilder, names: SessionTable): void {
-    table.specificType(names.sidColumn, 'varchar2(255 char)').notNullable().primary();
-    table.text(names.sessColumn).notNullable();
-    table.specificType(names.expiredColumn, 'timestamp(3) with time zone').notNullable().index();
+  protected override defineSid(table: Knex.CreateTableBuilder, column: string): void {
+    table.specificType(column, 'varchar2(255 char)').notNullable().primary();
+  }
+
+  protected override defineSess(table: Knex.CreateTableBuilder, column: string): void {
+    table.text(column).notNullable();
+  }
+
+  protected override defineTimestamp(table: Knex.CreateTableBuilder, column: string): void {
+    table.specificType(column, 'timestamp(3) with time zone').notNullable().index();
+  }
+
+  /** 255 characters, as core allows, not 255 bytes (the default length semantics): like the sid. */
+  protected override defineExtra(table: Knex.CreateTableBuilder, column: string): void {
+    table.specificType(column, 'varchar2(255 char)').nullable().index();
   }
 
   /**
@@ -79,7 +104,7 @@ export class OracleAdapter extends BaseDialectAdapter {
 
   /** MERGE from `dual`, with sess bound as a CLOB: a plain string bind stops at 4000 bytes in SQL (ORA-01461). */
   override async upsert(knex: Knex, table: SessionTable, row: SessionRow): Promise<void> {
-    const bindings = {
+    const bindings: Record<string, Knex.Value> = {
       table: table.schemaName ? `${table.schemaName}.${table.tableName}` : table.tableName,
       sid: table.sidColumn,
       sess: table.sessColumn,
@@ -88,11 +113,16 @@ export class OracleAdapter extends BaseDialectAdapter {
       sessValue: typed(knex, row.sess, 'DB_TYPE_CLOB'),
       expiredValue: typed(knex, row.expired, 'DB_TYPE_TIMESTAMP_TZ'),
     };
+    table.extraColumns.forEach((column, i) => {
+      bindings[`extra${i}`] = column;
+      bindings[`extraValue${i}`] = row.extra[i] ?? null;
+    });
+    const merge = mergeStatement(table);
     try {
-      await knex.raw(MERGE, bindings);
+      await knex.raw(merge, bindings);
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
-      await knex.raw(MERGE, bindings);
+      await knex.raw(merge, bindings);
     }
   }
 
@@ -122,5 +152,23 @@ export class OracleAdapter extends BaseDialectAdapter {
       table.tableName,
     ]);
     return rows.length > 0;
+  }
+
+  /**
+   * The columns from ALL_TAB_COLUMNS for the table's owner (the schema, else the session's current schema), with
+   * every name bound as a value: knex's `columnInfo()` splices the table name into its SQL and ignores the owner.
+   */
+  override async columnNames(knex: Knex, table: SessionTable): Promise<readonly string[]> {
+    const rows: Array<{ name: unknown }> = await knex
+      .select({ name: 'COLUMN_NAME' })
+      .from('ALL_TAB_COLUMNS')
+      .where('OWNER', table.schemaName ?? knex.raw("sys_context('USERENV', 'CURRENT_SCHEMA')"))
+      .andWhere('TABLE_NAME', table.tableName);
+    return rows.map((row) => String(row.name));
+  }
+
+  /** The CLOB's length (in characters: a CLOB has no byte length short of converting it). */
+  override sizeOf(knex: Knex, column: string): Knex.Raw {
+    return knex.raw('dbms_lob.getlength(??)', [column]);
   }
 }

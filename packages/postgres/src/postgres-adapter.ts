@@ -52,10 +52,12 @@ export class PostgresAdapter extends BaseDialectAdapter {
     this.jsonb = options.jsonb ?? false;
   }
 
-  override defineTable(table: Knex.CreateTableBuilder, names: SessionTable): void {
-    table.string(names.sidColumn, 255).notNullable().primary();
-    (this.jsonb ? table.jsonb(names.sessColumn) : table.json(names.sessColumn)).notNullable();
-    table.timestamp(names.expiredColumn, { useTz: true }).notNullable().index();
+  protected override defineSess(table: Knex.CreateTableBuilder, column: string): void {
+    (this.jsonb ? table.jsonb(column) : table.json(column)).notNullable();
+  }
+
+  protected override defineTimestamp(table: Knex.CreateTableBuilder, column: string): void {
+    table.timestamp(column, { useTz: true }).notNullable().index();
   }
 
   /**
@@ -65,6 +67,15 @@ export class PostgresAdapter extends BaseDialectAdapter {
    */
   override encodeExpiry(ms: number): Knex.Value {
     return new Date(ms).toISOString();
+  }
+
+  /**
+   * Cast to `timestamptz` in the statement, so that the instant converts to a zone-less `timestamp` column (the type
+   * connect-pg-simple's table uses) in the session's TimeZone, as that store's `to_timestamp()` does; a `timestamptz`
+   * column takes it as it is.
+   */
+  override bindExpiry(knex: Knex, value: Knex.Value): Knex.Value {
+    return knex.raw('?::timestamptz', [value]);
   }
 
   /** Named (prepared) statements on node-postgres connections; other drivers (pg-native, PGlite) stay on knex. */
@@ -110,5 +121,18 @@ export class PostgresAdapter extends BaseDialectAdapter {
       }
       return true;
     });
+  }
+
+  /** Bytes of the session's text (`json` and `jsonb` have no length of their own). */
+  override sizeOf(knex: Knex, column: string): Knex.Raw {
+    return knex.raw('octet_length(??::text)', [column]);
+  }
+
+  /**
+   * Epoch milliseconds computed by the server, so that a zone-less `timestamp` column is read in the session's
+   * TimeZone, as `bindExpiry` writes it, rather than in the process's by the driver.
+   */
+  override readExpiry(knex: Knex, column: string): Knex.Raw {
+    return knex.raw('extract(epoch from ??::timestamptz) * 1000', [column]);
   }
 }

@@ -58,9 +58,15 @@ export class RecordingAdapter extends BaseDialectAdapter {
   override defineTable(table: Knex.CreateTableBuilder, names: SessionTable): void {
     this.calls.push({ method: 'defineTable', table: names });
     this.#hooks.get('defineTable')?.shift()?.();
-    table.string(names.sidColumn, 255).notNullable().primary();
-    table.text(names.sessColumn).notNullable();
-    table.bigInteger(names.expiredColumn).notNullable().index();
+    super.defineTable(table, names);
+  }
+
+  protected override defineSess(table: Knex.CreateTableBuilder, column: string): void {
+    table.text(column).notNullable();
+  }
+
+  protected override defineTimestamp(table: Knex.CreateTableBuilder, column: string): void {
+    table.bigInteger(column).notNullable().index();
   }
 
   override async upsert(knex: Knex, table: SessionTable, row: SessionRow): Promise<void> {
