@@ -84,4 +84,18 @@ export class SqliteAdapter extends BaseDialectAdapter {
       );
     }
   }
+
+  /**
+   * The columns as `pragma_table_info` lists them, with the name bound as a value: knex's `columnInfo()` on SQLite
+   * splices the name into its PRAGMA between backticks, which a name holding one would break.
+   */
+  override async columnNames(knex: Knex, table: SessionTable): Promise<readonly string[]> {
+    const rows: Array<{ name: unknown }> = await knex.select('name').from(knex.raw('pragma_table_info(?)', [table.tableName]));
+    return rows.map((row) => String(row.name));
+  }
+
+  /** Bytes, not characters: `length()` of text counts characters. */
+  override sizeOf(knex: Knex, column: string): Knex.Raw {
+    return knex.raw('length(cast(?? as blob))', [column]);
+  }
 }

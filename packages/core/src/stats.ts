@@ -1,0 +1,102 @@
+import type { Knex } from 'knex';
+import type { DialectAdapter, SessionTable } from './dialect-adapter.js';
+
+/** One session row named by its stored id (the hash, with `hashSid`) and its expiry. */
+export interface SessionExpiry {
+  readonly sid: string;
+  /** The stored expiry, or `null` when the column holds something that reads as no instant. */
+  readonly expires: Date | null;
+}
+
+/** What `KnexStore.stats()` resolves: a snapshot of the session table. */
+export interface SessionStats {
+  /** Rows whose expiry is still ahead. */
+  readonly live: number;
+  /** Rows whose expiry has passed, which the next sweep deletes. */
+  readonly expired: number;
+  /** The live session that expires first, or `null` when none is live. */
+  readonly oldestLive: SessionExpiry | null;
+  /** The row whose expiry is the earliest, live or expired, or `null` for an empty table. */
+  readonly oldest: SessionExpiry | null;
+  /**
+   * The row whose stored session is the largest, with its size in bytes as the database measures the column (see
+   * `DialectAdapter.sizeOf`); `null` for an empty table, and `undefined` when `stats({ largest: false })` skipped it.
+   */
+  readonly largest?: { readonly sid: string; readonly bytes: number } | null;
+}
+
+/** Options of `KnexStore.stats()`. */
+export interface StatsOptions {
+  /**
+   * Find the largest session: a read of every row's session column, where the rest is answered from the expiry
+   * index. `false` skips it on a table too large to scan. Default `true`.
+   */
+  readonly largest?: boolean;
+}
+
+/** Aliases unlikely to be a column's name, so that no selected column shadows another. */
+const SID = 'csk_sid';
+const EXPIRES = 'csk_expires';
+const SIZE = 'csk_size';
+
+/**
+ * The statistics of `table`: live and expired counts, the earliest expiries, and (unless skipped) the largest session.
+ * `now` is "now" as the store binds it in comparisons (encoded, and wrapped as the adapter's `bindExpiry` says).
+ */
+export async function collectStats(
+  knex: Knex,
+  adapter: DialectAdapter,
+  table: SessionTable,
+  now: Knex.Value,
+  options?: StatsOptions | null,
+): Promise<SessionStats> {
+  const t = table;
+  const count = async (operator: '>' | '<='): Promise<number> => {
+    const row = await t.query(knex).count({ n: t.sidColumn }).where(t.expiredColumn, operator, now).first();
+    return Number(row?.n ?? 0);
+  };
+  const earliest = async (narrow: (query: Knex.QueryBuilder) => Knex.QueryBuilder): Promise<SessionExpiry | null> => {
+    const expires =
+      t.expiryEncoding === 'timestamp' && adapter.readExpiry
+        ? knex.raw('? as ??', [adapter.readExpiry(knex, t.expiredColumn), EXPIRES])
+        : knex.raw('?? as ??', [t.expiredColumn, EXPIRES]);
+    const query = t.query(knex).select(knex.raw('?? as ??', [t.sidColumn, SID]), expires).whereNotNull(t.expiredColumn);
+    const row = (await narrow(query).orderBy(t.expiredColumn, 'asc').first()) as Record<string, unknown> | undefined;
+    if (!row) return null;
+    const ms = decodeExpiry(row[EXPIRES], t.expiryEncoding);
+    return { sid: String(row[SID]), expires: ms === undefined ? null : new Date(ms) };
+  };
+  // One after the other: a pool of one connection (an embedded database's) serves one statement at a time anyway.
+  const live = await count('>');
+  const expired = await count('<=');
+  const oldestLive = await earliest((query) => query.where(t.expiredColumn, '>', now));
+  const oldest = await earliest((query) => query);
+  if (options?.largest === false) return { live, expired, oldestLive, oldest };
+  const size = adapter.sizeOf ? adapter.sizeOf(knex, t.sessColumn) : knex.raw('length(??)', [t.sessColumn]);
+  const row = (await t
+    .query(knex)
+    .select(knex.raw('?? as ??', [t.sidColumn, SID]), knex.raw('? as ??', [size, SIZE]))
+    .whereNotNull(t.sessColumn)
+    .orderBy(SIZE, 'desc')
+    .first()) as Record<string, unknown> | undefined;
+  const largest = row ? { sid: String(row[SID]), bytes: Number(row[SIZE]) } : null;
+  return { live, expired, oldestLive, oldest, largest };
+}
+
+/**
+ * An expiry as read back, in epoch milliseconds: a `Date`, a number (epoch seconds or milliseconds as the encoding
+ * says; a 'timestamp' column read as a number is milliseconds), or text: digits as a number, else a date-time, read as
+ * UTC when it names no zone (the stores write UTC). `undefined` for anything else.
+ */
+export function decodeExpiry(value: unknown, encoding: SessionTable['expiryEncoding']): number | undefined {
+  const scale = encoding === 'epoch-seconds' ? 1000 : 1;
+  let ms: number;
+  if (value instanceof Date) ms = value.getTime();
+  else if (typeof value === 'number' || typeof value === 'bigint') ms = Number(value) * scale;
+  else if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) ms = Number(value) * scale;
+  else if (typeof value === 'string') {
+    const text = value.trim().replace(' ', 'T');
+    ms = Date.parse(/(Z|[+-]\d\d(:?\d\d)?)$/i.test(text) ? text : `${text}Z`);
+  } else return undefined;
+  return Number.isFinite(ms) ? Math.round(ms) : undefined;
+}

@@ -1,0 +1,118 @@
+import type { Knex } from 'knex';
+import type { DialectAdapter, SessionTable } from './dialect-adapter.js';
+import { ConfigurationError, ConnectSessionKnexError, DatabaseError, SessionTableShapeError } from './errors.js';
+import { resolveOptions, type KnexStoreOptions, type ResolvedOptions } from './options.js';
+
+/**
+ * The options {@link createSessionTable} reads: the store's own, so that a table made ahead of time (in a migration,
+ * by the CLI) is the table a store given the same options expects. Options that only a running store uses (the
+ * sweep, ttl, …) are accepted and ignored; `knex` is the function's first argument instead.
+ */
+export type SessionTableOptions = Omit<KnexStoreOptions, 'knex'>;
+
+/** The session table and column names the resolved options describe. */
+export function sessionTable(options: ResolvedOptions): SessionTable {
+  const { schemaName, tableName } = options;
+  return Object.freeze({
+    schemaName,
+    tableName,
+    sidColumn: options.sidFieldName,
+    sessColumn: options.sessFieldName,
+    expiredColumn: options.expiredFieldName,
+    extraColumns: Object.freeze(options.columns.map((column) => column.name)),
+    expiryEncoding: options.expiryEncoding,
+    displayName: schemaName ? `${schemaName}.${tableName}` : tableName,
+    query: (knex: Knex | Knex.Transaction) => (schemaName ? knex.withSchema(schemaName).table(tableName) : knex.table(tableName)),
+    schema: (knex: Knex) => (schemaName ? knex.schema.withSchema(schemaName) : knex.schema),
+  });
+}
+
+/**
+ * The table `options` describe for `adapter`, refused as the store's constructor refuses it: invalid options, a schema
+ * the adapter cannot use, a name the adapter cannot keep, a knex of another dialect.
+ *
+ * @throws {ConfigurationError}
+ */
+export function resolveSessionTable(knex: Knex, adapter: DialectAdapter, options?: SessionTableOptions): SessionTable {
+  if (options !== undefined && (options === null || typeof options !== 'object' || Array.isArray(options))) {
+    // resolveOptions words this refusal; spreading a non-object below would silently drop it.
+    resolveOptions(options);
+  }
+  const resolved = resolveOptions({ ...options, knex });
+  if (resolved.schemaName !== undefined && adapter.supportsSchema === false) {
+    throw new ConfigurationError('schemaName', `is not supported by the ${adapter.name} adapter`);
+  }
+  const table = sessionTable(resolved);
+  adapter.validateTable?.(table);
+  const dialect = (knex.client as { dialect?: unknown }).dialect;
+  if (adapter.dialects && typeof dialect === 'string' && !adapter.dialects.includes(dialect)) {
+    throw new ConfigurationError('knex', `uses the ${dialect} dialect, but the adapter is for ${adapter.name}`);
+  }
+  return table;
+}
+
+/**
+ * Create the table unless it exists. Resolves `true` when this call created it, `false` when it was there already,
+ * or when another process created it first (its CREATE TABLE then fails here, and the table is found after all).
+ */
+export async function ensureSessionTable(knex: Knex, adapter: DialectAdapter, table: SessionTable): Promise<boolean> {
+  if (await adapter.hasTable(knex, table)) return false;
+  try {
+    await table.schema(knex).createTable(table.tableName, (builder) => adapter.defineTable(builder, table));
+    return true;
+  } catch (error) {
+    // If even the check fails, the creation's error is the one worth reporting.
+    if (await adapter.hasTable(knex, table).catch(() => false)) return false;
+    throw error;
+  }
+}
+
+/**
+ * Create the session table (with its index on the expiry column, and the `columns` option's extra columns) as a store
+ * with these options would: for a deployment whose application user may not run DDL, run this once with a user who
+ * may, then start the stores with `createTable: false`. Idempotent: a table that exists is left as it is (see
+ * {@link checkTableShape} to check it). `knex` may be a transaction, such as a knex migration's.
+ *
+ * Resolves `true` when it created the table, `false` when the table was there already.
+ *
+ * @throws {ConfigurationError} for invalid options (before any statement is sent).
+ * @throws {DatabaseError} (operation `'createSessionTable'`) when the database refuses.
+ */
+export async function createSessionTable(
+  knex: Knex,
+  adapter: DialectAdapter,
+  options?: SessionTableOptions,
+): Promise<boolean> {
+  const table = resolveSessionTable(knex, adapter, options);
+  try {
+    return await ensureSessionTable(knex, adapter, table);
+  } catch (error) {
+    throw error instanceof ConnectSessionKnexError ? error : new DatabaseError('createSessionTable', error);
+  }
+}
+
+/** Every column the store reads or writes: sid, sess, the expiry, and each extra column. */
+export function requiredColumns(table: SessionTable): string[] {
+  return [table.sidColumn, table.sessColumn, table.expiredColumn, ...table.extraColumns];
+}
+
+/**
+ * Check that the session table has every column the store needs (its types are not checked: a table made by hand or
+ * by connect-session-knex 5 may use others that work). Resolves when it does. Names are compared ignoring case: several
+ * engines match column names so, and where the database does not, a column that differs only in case fails the first
+ * statement just as it always did, whereas a false alarm here would stop a store that works.
+ *
+ * @throws {SessionTableShapeError} naming the table and the missing columns.
+ */
+export async function checkTableShape(knex: Knex, adapter: DialectAdapter, table: SessionTable): Promise<void> {
+  const present = await columnsOf(knex, adapter, table);
+  const lower = new Set(present.map((name) => name.toLowerCase()));
+  const missing = requiredColumns(table).filter((column) => !lower.has(column.toLowerCase()));
+  if (missing.length > 0) throw new SessionTableShapeError(table.displayName, missing, present);
+}
+
+/** The table's column names: the adapter's own query where it has one, else knex's `columnInfo()`. */
+async function columnsOf(knex: Knex, adapter: DialectAdapter, table: SessionTable): Promise<string[]> {
+  if (adapter.columnNames) return [...(await adapter.columnNames(knex, table))];
+  return Object.keys(await table.query(knex).columnInfo());
+}
