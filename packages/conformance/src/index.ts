@@ -33,6 +33,7 @@ import { jsonCases } from './cases/json.js';
 import { optionalMethodCases } from './cases/optional.js';
 import { requiredMethodCases } from './cases/required.js';
 import { sweepCases } from './cases/sweep.js';
+import { tableSetupCases } from './cases/table-setup.js';
 import { touchCases } from './cases/touch.js';
 import type { ConformanceTarget, SuiteContext } from './target.js';
 
@@ -79,6 +80,7 @@ export function describeStoreConformance(target: ConformanceTarget): void {
     corruptRowCases(ctx);
     atRestCases(ctx);
     bootstrapCases(ctx);
+    tableSetupCases(ctx);
     identifierCases(ctx);
     callbackCases(ctx);
     expressCases(ctx);

@@ -7,7 +7,8 @@
  *
  * @packageDocumentation
  */
-import { KnexStore, type KnexStoreOptions } from '@csk/core';
+import type { Knex } from 'knex';
+import { KnexStore, createSessionTable as createTableWith, type KnexStoreOptions, type SessionTableOptions } from '@csk/core';
 import { MssqlAdapter } from './mssql-adapter.js';
 
 export { MssqlAdapter, MSSQL_SID_COLLATION } from './mssql-adapter.js';
@@ -18,4 +19,14 @@ export class MssqlStore extends KnexStore {
   constructor(options?: KnexStoreOptions) {
     super(options, new MssqlAdapter());
   }
+}
+
+/**
+ * Create the session table on SQL Server as a store with the same options would (see the README's "Migrations and the
+ * CLI"), for a deployment whose application user may not run DDL: run it once as a user who may, then start the
+ * stores with `createTable: false`. Idempotent: resolves `true` when it created the table, `false` when it existed.
+ * `knex` may be a transaction (a knex migration's).
+ */
+export function createSessionTable(knex: Knex, options?: SessionTableOptions): Promise<boolean> {
+  return createTableWith(knex, new MssqlAdapter(), options);
 }

@@ -8,7 +8,8 @@
  *
  * @packageDocumentation
  */
-import { KnexStore, type KnexStoreOptions } from '@csk/core';
+import type { Knex } from 'knex';
+import { KnexStore, createSessionTable as createTableWith, type KnexStoreOptions, type SessionTableOptions } from '@csk/core';
 import { PostgresAdapter } from './postgres-adapter.js';
 
 export { PostgresAdapter, sweepLockKey, type PostgresAdapterOptions } from './postgres-adapter.js';
@@ -26,6 +27,23 @@ export class PostgresStore extends KnexStore {
     const [core, jsonb] = withoutJsonb(options);
     super(core, new PostgresAdapter({ jsonb }));
   }
+}
+
+/** The options of the PostgreSQL {@link createSessionTable}: the store's, plus `jsonb`. */
+export interface PostgresSessionTableOptions extends SessionTableOptions {
+  /** Create the `sess` column as `jsonb` instead of `json`. Default `false`. */
+  jsonb?: boolean;
+}
+
+/**
+ * Create the session table on PostgreSQL as a store with the same options would (see the README's "Migrations and the
+ * CLI"), for a deployment whose application user may not run DDL: run it once as a user who may, then start the
+ * stores with `createTable: false`. Idempotent: resolves `true` when it created the table, `false` when it existed.
+ * `knex` may be a transaction (a knex migration's).
+ */
+export async function createSessionTable(knex: Knex, options?: PostgresSessionTableOptions): Promise<boolean> {
+  const [core, jsonb] = withoutJsonb(options);
+  return createTableWith(knex, new PostgresAdapter({ jsonb }), core);
 }
 
 /** Take `jsonb` out, so that the core's unknown-option check never sees it; anything but an object goes on untouched. */
