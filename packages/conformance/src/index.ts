@@ -23,6 +23,7 @@ import { atRestCases } from './cases/at-rest.js';
 import { badInputCases } from './cases/bad-input.js';
 import { bootstrapCases } from './cases/bootstrap.js';
 import { callbackCases } from './cases/callbacks.js';
+import { columnCases } from './cases/columns.js';
 import { concurrencyCases } from './cases/concurrency.js';
 import { corruptRowCases } from './cases/corrupt.js';
 import { expiryCases } from './cases/expiry.js';
@@ -80,6 +81,7 @@ export function describeStoreConformance(target: ConformanceTarget): void {
     corruptRowCases(ctx);
     atRestCases(ctx);
     bootstrapCases(ctx);
+    columnCases(ctx);
     tableSetupCases(ctx);
     identifierCases(ctx);
     callbackCases(ctx);
