@@ -96,12 +96,12 @@ describe.each(['pg', 'cockroachdb'])('the SQL the %s client sends', (client: str
     expect(create!.sql).toContain('"sess" jsonb not null');
   });
 
-  it('upserts atomically with INSERT … ON CONFLICT (sid) DO UPDATE, binding ISO-8601 UTC expiries', async () => {
+  it('upserts atomically with INSERT … ON CONFLICT (sid) DO UPDATE, binding ISO-8601 UTC expiries as timestamptz', async () => {
     const queries = await statementsOf(client, { sidFieldName: 'session id' });
     const upsert = queries.find((query) => query.sql.startsWith('insert'));
     expect(upsert).toEqual({
       sql:
-        'insert into "sessions" ("expired", "sess", "session id") values ($1, $2, $3) on conflict ("session id") ' +
+        'insert into "sessions" ("expired", "sess", "session id") values ($1::timestamptz, $2, $3) on conflict ("session id") ' +
         'do update set "sess" = excluded."sess", "expired" = excluded."expired"',
       bindings: ['2030-01-02T03:04:05.678Z', expect.stringContaining('"n":1'), 'a'],
     });
@@ -110,10 +110,14 @@ describe.each(['pg', 'cockroachdb'])('the SQL the %s client sends', (client: str
   it('reads, touches and sweeps with "now" bound from Node, never the database clock', async () => {
     const queries = await statementsOf(client);
     const sql = queries.map((query) => query.sql);
-    expect(sql).toContain('select "sess" from "sessions" where "sid" = $1 and "expired" > $2 limit $3');
-    expect(sql).toContain('update "sessions" set "expired" = $1 where "sid" = $2 and "expired" > $3');
+    // Cast in the statement, so that a zone-less timestamp column (connect-pg-simple's) converts in the session's
+    // TimeZone as that store's to_timestamp() does.
+    expect(sql).toContain('select "sess" from "sessions" where "sid" = $1 and "expired" > $2::timestamptz limit $3');
     expect(sql).toContain(
-      'delete from "sessions" where "sid" in (select "sid" from "sessions" where "expired" <= $1 limit $2)',
+      'update "sessions" set "expired" = $1::timestamptz where "sid" = $2 and "expired" > $3::timestamptz',
+    );
+    expect(sql).toContain(
+      'delete from "sessions" where "sid" in (select "sid" from "sessions" where "expired" <= $1::timestamptz limit $2)',
     );
     const touch = queries.find((query) => query.sql.startsWith('update'))!;
     expect(touch.bindings[0]).toBe('2030-01-02T03:04:05.679Z');
