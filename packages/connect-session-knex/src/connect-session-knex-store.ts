@@ -13,7 +13,8 @@ export interface ConnectSessionKnexStoreOptions extends KnexStoreOptions {
 
 const ADAPTER_METHODS = ['defineTable', 'encodeExpiry', 'upsert', 'deleteExpired'] as const;
 
-function checkAdapter(adapter: unknown): DialectAdapter {
+/** The `adapter` option, refused with a ConfigurationError unless it has what every adapter must. */
+export function checkAdapter(adapter: unknown): DialectAdapter {
   const candidate = adapter as Partial<Record<string, unknown>> | null;
   const missing =
     typeof candidate !== 'object' || candidate === null

@@ -17,3 +17,5 @@ export { OracleStore, OracleAdapter } from '@csk/oracle';
 export { ConnectSessionKnexStore, type ConnectSessionKnexStoreOptions } from './connect-session-knex-store.js';
 export { ADAPTERS, selectAdapter, supportedClients, type AdapterFactory, type KnexClientLike } from './adapters.js';
 export { UnsupportedDialectError } from './errors.js';
+export { createSessionTable, type ConnectSessionKnexTableOptions } from './session-table.js';
+export { sessionTableMigration, type SessionTableMigration } from './migration.js';
