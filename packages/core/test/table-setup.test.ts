@@ -37,7 +37,7 @@ describe('createSessionTable', () => {
       sidFieldName: 'id',
       sessFieldName: 'data',
       expiredFieldName: 'expires_at',
-      columns: { userId: (s: { user?: string }) => s.user },
+      columns: { userId: (s: object) => (s as { user?: string }).user },
     };
     await expect(createSessionTable(knex, new RecordingAdapter(), options)).resolves.toBe(true);
     expect(await columnsOf(knex, 'app_sessions')).toEqual(['id', 'data', 'expires_at', 'userId']);
