@@ -143,6 +143,11 @@ export interface DialectAdapter {
   /** An expression for the size in bytes of what `column` holds, for the store's `stats()`. Default: `length(column)`. */
   sizeOf?(knex: Knex, column: string): Knex.Raw;
   /**
+   * Add extra columns (of the `columns` option) to an existing table, typed and indexed as `defineTable` creates them:
+   * how a store with `createTable` brings an older table up to date. Without it, the store reports them missing.
+   */
+  addExtraColumns?(table: Knex.AlterTableBuilder, columns: readonly string[]): void;
+  /**
    * An expression that reads the `'timestamp'` expiry column as `stats()` can decode it: a `Date` the driver builds
    * for the right instant, epoch milliseconds, or UTC text (ISO 8601, or `YYYY-MM-DD HH:MM:SS.fff`). For a driver that
    * would read the column in the process's time zone. Default: the column as it is.
@@ -178,12 +183,16 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
     for (const column of names.extraColumns) this.defineExtra(table, column);
   }
 
+  addExtraColumns(table: Knex.AlterTableBuilder, columns: readonly string[]): void {
+    for (const column of columns) this.defineExtra(table, column);
+  }
+
   /**
    * One of the `columns` option's extra columns: nullable text of up to 255 characters, indexed. `findWhere` and
    * `destroyWhere` compare it with `=`, so a dialect whose default collation ignores case or accents must override
    * this with a binary one: a filter must never match another user's value.
    */
-  protected defineExtra(table: Knex.CreateTableBuilder, column: string): void {
+  protected defineExtra(table: Knex.TableBuilder, column: string): void {
     table.string(column, 255).nullable().index();
   }
 

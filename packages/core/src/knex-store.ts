@@ -20,7 +20,7 @@ import { LONE_SURROGATE, resolveOptions, type KnexStoreOptions, type ResolvedOpt
 import type { Serializer } from './serializer.js';
 import { SessionStatements } from './session-statements.js';
 import { TouchThrottle } from './touch-throttle.js';
-import { checkTableShape, ensureSessionTable, sessionTable } from './table-setup.js';
+import { addMissingColumns, checkTableShape, ensureSessionTable, sessionTable } from './table-setup.js';
 import { collectStats, type SessionStats, type StatsOptions } from './stats.js';
 
 /** Rows deleted per statement by the sweep, so that no single DELETE holds locks on a huge table for long. */
@@ -611,7 +611,10 @@ export class KnexStore extends session.Store {
   async #bootstrap(): Promise<void> {
     const t = this.#table;
     if (this.options.createTable) {
-      await ensureSessionTable(this.knex, this.#adapter, t);
+      if (await ensureSessionTable(this.knex, this.#adapter, t)) return;
+      // A table that was there already: bring it up to the columns option, then check it as createTable: false does.
+      await addMissingColumns(this.knex, this.#adapter, t);
+      await checkTableShape(this.knex, this.#adapter, t);
       return;
     }
     if (!(await this.#adapter.hasTable(this.knex, t))) throw new SessionTableMissingError(t.displayName);

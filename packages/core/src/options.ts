@@ -70,7 +70,7 @@ export interface KnexStoreOptions {
    * or `undefined` as NULL) of at most 255 characters, and `createTable` creates it as an indexed, nullable
    * varchar(255). `destroyWhere` and `findWhere` select sessions by them.
    */
-  columns?: Record<string, (session: SessionData) => string | number | null | undefined>;
+  columns?: Record<string, (session: SessionData & Record<string, any>) => string | number | null | undefined>;
   /** The column holding the serialised session. Default `'sess'`. */
   sessFieldName?: string;
   /** The column holding the expiry. Default `'expired'`. */

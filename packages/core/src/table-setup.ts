@@ -91,6 +91,26 @@ export async function createSessionTable(
   }
 }
 
+/**
+ * Add the extra columns (the `columns` option) that an existing table lacks, so that a store given new `columns` on
+ * an older table with `createTable` works at once. Resolves the columns added. A concurrent store adding the same
+ * column first is no failure: the columns are read again, and only a column still missing fails.
+ */
+export async function addMissingColumns(knex: Knex, adapter: DialectAdapter, table: SessionTable): Promise<string[]> {
+  const missingOf = async (): Promise<string[]> => {
+    const present = new Set((await columnsOf(knex, adapter, table)).map((name) => name.toLowerCase()));
+    return table.extraColumns.filter((column) => !present.has(column.toLowerCase()));
+  };
+  const missing = table.extraColumns.length > 0 ? await missingOf() : [];
+  if (missing.length === 0 || !adapter.addExtraColumns) return [];
+  try {
+    await table.schema(knex).alterTable(table.tableName, (builder) => adapter.addExtraColumns!(builder, missing));
+  } catch (error) {
+    if ((await missingOf().catch(() => missing)).length > 0) throw error;
+  }
+  return missing;
+}
+
 /** Every column the store reads or writes: sid, sess, the expiry, and each extra column. */
 export function requiredColumns(table: SessionTable): string[] {
   return [table.sidColumn, table.sessColumn, table.expiredColumn, ...table.extraColumns];

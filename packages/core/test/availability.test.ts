@@ -245,7 +245,7 @@ describe('the sweep lock', () => {
     fixture.store.on('prune', (report) => reports.push(report));
     await expect(fixture.store.prune()).resolves.toBe(0);
     await settleTicks();
-    expect(reports).toEqual([{ deleted: 0, skipped: true }]);
+    expect(reports).toEqual([{ deleted: 0, skipped: true, ms: expect.any(Number) }]);
     expect(fixture.adapter.callsOf('deleteExpired')).toEqual([]);
     expect((await readRows(fixture)).map((row) => row.sid)).toEqual(['old']);
   });
@@ -266,7 +266,7 @@ describe('the sweep lock', () => {
     fixture.store.on('prune', (report) => reports.push(report));
     await expect(fixture.store.prune()).resolves.toBe(1);
     await settleTicks();
-    expect(reports).toEqual([{ deleted: 1, skipped: false }]);
+    expect(reports).toEqual([{ deleted: 1, skipped: false, ms: expect.any(Number) }]);
     expect(handed).toEqual([fixture.knex]);
     expect((await readRows(fixture)).map((row) => row.sid)).toEqual(['live']);
   });

@@ -147,6 +147,25 @@ describe('extra columns, destroyWhere and findWhere', () => {
     expect((await rawRows(fixture))[1]).toMatchObject({ userId: 'bob' });
   });
 
+  it('with createTable, an existing table gains the extra columns it lacks (a second store racing it is no failure)', async () => {
+    const before = fixtures.store();
+    await before.store.set('old', user('ann'));
+    const [a, b] = [fixtures.store({ knex: before.knex, columns }), fixtures.store({ knex: before.knex, columns })];
+    await Promise.all([a.store.ready, b.store.ready]);
+    await a.store.set('new', user('ann'));
+    expect((await rawRows(a)).map(({ sid, userId, n }) => ({ sid, userId, n }))).toEqual([
+      { sid: 'new', userId: 'ann', n: '7' },
+      { sid: 'old', userId: null, n: null },
+    ]);
+  });
+
+  it('with createTable false, a table without an extra column is refused naming it', async () => {
+    const before = fixtures.store();
+    await before.store.ready;
+    const after = fixtures.store({ knex: before.knex, columns, createTable: false });
+    await expect(after.store.ready).rejects.toThrow(/userId/);
+  });
+
   it('findWhere lists the live sessions of a user; destroyWhere deletes all of them, live or expired', async () => {
     const fixture = fixtures.store({ columns });
     await fixture.store.set('a1', user('ann', { k: 1 }));

@@ -102,7 +102,7 @@ export class MssqlAdapter extends BaseDialectAdapter {
   }
 
   /** Binary, like the sid: a database's usual case- and accent-insensitive collation would match other users' values. */
-  protected override defineExtra(table: Knex.CreateTableBuilder, column: string): void {
+  protected override defineExtra(table: Knex.TableBuilder, column: string): void {
     table.specificType(column, `nvarchar(255) collate ${MSSQL_SID_COLLATION}`).nullable().index();
   }
 

@@ -48,7 +48,7 @@ describe('the sweep lock on SQL Server (sp_getapplock, verified offline)', () =>
         expect(lock.parameters).toEqual([{ name: 'p0', declaration: `nvarchar(${resource.length})`, value: resource }]);
       }
       expect(double.rows.size).toBe(0);
-      expect(reports).toEqual([{ deleted: 3, skipped: false }]);
+      expect(reports).toEqual([{ deleted: 3, skipped: false, ms: expect.any(Number) }]);
     } finally {
       await close();
     }
@@ -63,7 +63,7 @@ describe('the sweep lock on SQL Server (sp_getapplock, verified offline)', () =>
       await new Promise((resolve) => setImmediate(resolve));
       expect(sweep().map((s) => s.sql)).toEqual([SWEEP_LOCK_SQL.get]);
       expect(double.rows.size).toBe(3);
-      expect(reports).toEqual([{ deleted: 0, skipped: true }]);
+      expect(reports).toEqual([{ deleted: 0, skipped: true, ms: expect.any(Number) }]);
     } finally {
       await close();
     }

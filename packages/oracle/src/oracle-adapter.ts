@@ -88,7 +88,7 @@ export class OracleAdapter extends BaseDialectAdapter {
   }
 
   /** 255 characters, as core allows, not 255 bytes (the default length semantics): like the sid. */
-  protected override defineExtra(table: Knex.CreateTableBuilder, column: string): void {
+  protected override defineExtra(table: Knex.TableBuilder, column: string): void {
     table.specificType(column, 'varchar2(255 char)').nullable().index();
   }
 
