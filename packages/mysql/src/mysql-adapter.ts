@@ -73,7 +73,7 @@ export class MysqlAdapter extends BaseDialectAdapter {
   }
 
   /** Binary, like the sid: the server's default collation would let `findWhere({ userId: 'ada' })` match 'ADA' and 'adá'. */
-  protected override defineExtra(table: Knex.CreateTableBuilder, column: string): void {
+  protected override defineExtra(table: Knex.TableBuilder, column: string): void {
     table.string(column, 255).collate('utf8mb4_bin').nullable().index();
   }
 
