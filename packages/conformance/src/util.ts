@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from '@jest/globals';
 import type { SessionData } from 'express-session';
-import type { Callback } from '@csk/core';
+import type { Callback, KnexStore } from '@csk/core';
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
@@ -111,4 +111,14 @@ export async function withCallback<T>(
 export function errorName(error: unknown): string {
   if (error instanceof Error) return error.name;
   return error === null || error === undefined ? String(error) : `non-error ${typeof error}`;
+}
+
+/** A get of `sid` that fails, through its one callback, with an InvalidSessionError naming the sid: that error. */
+export async function expectInvalidSessionRead(store: KnexStore, sid: string): Promise<Error> {
+  const outcome = await withCallback((done) => store.get(sid, done));
+  expect(outcome).toMatchObject({ calls: 1, promise: 'resolved' });
+  expect(errorName(outcome.error)).toBe('InvalidSessionError');
+  expect((outcome.error as { sid?: unknown }).sid).toBe(sid);
+  expect((outcome.error as Error).message).toContain(JSON.stringify(sid));
+  return outcome.error as Error;
 }

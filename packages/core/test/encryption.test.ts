@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { SessionData } from 'express-session';
 import { createEncryptedSerializer, ENCRYPTION_FORMAT } from '../src/encryption.js';
-import { ConfigurationError, InvalidSessionError } from '../src/errors.js';
+import { InvalidSessionError } from '../src/errors.js';
 import type { Serializer } from '../src/serializer.js';
+import { configurationError } from './support/errors.js';
 
 const KEY_A = randomBytes(32);
 const KEY_B = randomBytes(32);
@@ -24,16 +25,6 @@ async function parseError(serializer: Serializer, text: string): Promise<Invalid
     return error as InvalidSessionError;
   }
   throw new Error('parse succeeded');
-}
-
-function configurationError(run: () => unknown): ConfigurationError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    return error as ConfigurationError;
-  }
-  throw new Error('no error thrown');
 }
 
 /** The envelope with one field replaced. */

@@ -6,6 +6,7 @@ import {
   KnexStore,
   resolveOptions,
 } from '../src/index.js';
+import { configurationError } from './support/errors.js';
 import { sessionWith, useFixtures } from './support/fixtures.js';
 import { RecordingAdapter } from './support/recording-adapter.js';
 
@@ -20,16 +21,6 @@ beforeEach(() => {
   jest.spyOn(process, 'emitWarning').mockImplementation(record as typeof process.emitWarning);
 });
 afterEach(() => jest.restoreAllMocks());
-
-function configurationError(run: () => unknown): ConfigurationError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError);
-    return error as ConfigurationError;
-  }
-  throw new Error('expected a ConfigurationError');
-}
 
 describe('defaults', () => {
   it('fills in every option', () => {

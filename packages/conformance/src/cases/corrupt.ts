@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import type { KnexStore } from '@csk/core';
 import { useScope, type Scope } from '../scope.js';
 import type { SuiteContext } from '../target.js';
-import { HOUR, MINUTE, errorName, liveSession, roundTrip, withCallback } from '../util.js';
+import { HOUR, MINUTE, errorName, expectInvalidSessionRead, liveSession, roundTrip, withCallback } from '../util.js';
 
 /** What the store's own table can hold on every engine that is no session object: JSON of another kind, a number. */
 const NOT_OBJECTS: Array<[string, unknown]> = [
@@ -35,15 +35,7 @@ async function rowsIn(scope: Scope, tableName?: string): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
-/** A corrupt row fails the read with an InvalidSessionError naming its sid, or with 'delete' reads as missing. */
-async function expectCorruptionReported(store: KnexStore, sid: string): Promise<void> {
-  const outcome = await withCallback((done) => store.get(sid, done));
-  expect(outcome).toMatchObject({ calls: 1, promise: 'resolved' });
-  expect(errorName(outcome.error)).toBe('InvalidSessionError');
-  expect((outcome.error as { sid?: unknown }).sid).toBe(sid);
-  expect((outcome.error as Error).message).toContain(JSON.stringify(sid));
-}
-
+/** With 'delete', a corrupt row reads as missing and is deleted (by default the read fails: expectInvalidSessionRead). */
 async function expectTreatedAsMissing(store: KnexStore, scope: Scope, sid: string, tableName?: string): Promise<void> {
   const outcome = await withCallback((done) => store.get(sid, done));
   expect(outcome).toMatchObject({ calls: 1, promise: 'resolved', error: null, value: null });
@@ -71,7 +63,7 @@ export function corruptRowCases(ctx: SuiteContext): void {
       it('fails get with an InvalidSessionError naming the sid, through the callback, and keeps the row', async () => {
         const sid = scope.sid('corrupt');
         await writeRaw(sid, sess);
-        await expectCorruptionReported(scope.store, sid);
+        await expectInvalidSessionRead(scope.store, sid);
         expect(await rowsUnder(scope, sid)).toBe(1);
       });
 
@@ -135,7 +127,7 @@ export function corruptRowCases(ctx: SuiteContext): void {
       it.each(NOT_JSON)('a sess of %s fails get with an InvalidSessionError naming the sid', async (_title, sess) => {
         const sid = scope.sid('corrupt');
         await writeRaw(sid, sess, loose);
-        await expectCorruptionReported(strict, sid);
+        await expectInvalidSessionRead(strict, sid);
         expect(await rowsUnder(scope, sid, loose)).toBe(1);
       });
 
