@@ -108,6 +108,18 @@ export interface DialectAdapter {
   /** Delete at most `limit` rows whose expiry is at or before `now` (an encoded value); resolve the count deleted. */
   deleteExpired(knex: Knex, table: SessionTable, now: Knex.Value, limit: number): Promise<number>;
   /**
+   * The `limit` the sweep passes to {@link DialectAdapter.deleteExpired}, for a server whose application queries
+   * suffer from long batches. Default: `PRUNE_BATCH_SIZE`.
+   */
+  readonly sweepBatchSize?: number;
+  /**
+   * How long the sweep rests after each full batch, as a multiple of the time that batch took: with 1, the sweep's
+   * statements run at most half of the time, leaving the server to the application's own queries the other half.
+   * Scaled to the batch, the rest lengthens when the server is busy and shrinks when it is fast (it never exceeds a
+   * second). Default 0: no rest.
+   */
+  readonly sweepRestRatio?: number;
+  /**
    * The knex instance used when the application passes none, or `undefined` when the dialect has no such default.
    * The store destroys a knex it got from here on `close()`.
    */
@@ -164,6 +176,8 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
   abstract readonly name: string;
   readonly dialects?: readonly string[];
   readonly supportsSchema: boolean = true;
+  readonly sweepBatchSize?: number;
+  readonly sweepRestRatio?: number;
   createDefaultKnex?(): Knex;
   validateTable?(table: SessionTable): void;
   nativeExecutor?(
@@ -249,6 +263,24 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
 
   async columnNames(knex: Knex, table: SessionTable): Promise<readonly string[]> {
     return Object.keys(await table.query(knex).columnInfo());
+  }
+
+  /**
+   * The table's column names from a catalog view, every name bound as a value: for the dialects whose knex
+   * `columnInfo()` cannot be trusted with a schema or a hostile name. `catalog` names the view and its columns, and
+   * gives the SQL of the current schema for a table named without one.
+   */
+  protected async catalogColumnNames(
+    knex: Knex,
+    table: SessionTable,
+    catalog: { view: string; name: string; schema: string; table: string; currentSchema: string },
+  ): Promise<string[]> {
+    const rows: Array<{ name: unknown }> = await knex
+      .select({ name: catalog.name })
+      .from(catalog.view)
+      .where(catalog.schema, table.schemaName ?? knex.raw(catalog.currentSchema))
+      .andWhere(catalog.table, table.tableName);
+    return rows.map((row) => String(row.name));
   }
 
   sizeOf(knex: Knex, column: string): Knex.Raw {

@@ -25,6 +25,8 @@ import { collectStats, type SessionStats, type StatsOptions } from './stats.js';
 
 /** Rows deleted per statement by the sweep, so that no single DELETE holds locks on a huge table for long. */
 export const PRUNE_BATCH_SIZE = 1000;
+/** The longest rest between two batches of the sweep, so that one slow batch cannot hold `close()` up for long. */
+const MAX_SWEEP_REST_MS = 1000;
 /** The longest session id the sid column (varchar(255)) holds. */
 export const MAX_SID_LENGTH = 255;
 /**
@@ -611,10 +613,8 @@ export class KnexStore extends session.Store {
   async #bootstrap(): Promise<void> {
     const t = this.#table;
     if (this.options.createTable) {
-      if (await ensureSessionTable(this.knex, this.#adapter, t)) return;
-      // A table that was there already: bring it up to the columns option, then check it as createTable: false does.
-      await addMissingColumns(this.knex, this.#adapter, t);
-      await checkTableShape(this.knex, this.#adapter, t);
+      // A table that was there already gains the extra columns of the columns option it lacks.
+      if (!(await ensureSessionTable(this.knex, this.#adapter, t))) await addMissingColumns(this.knex, this.#adapter, t);
       return;
     }
     if (!(await this.#adapter.hasTable(this.knex, t))) throw new SessionTableMissingError(t.displayName);
@@ -724,16 +724,29 @@ export class KnexStore extends session.Store {
     process.nextTick(() => this.emit(event, ...args));
   }
 
-  /** Delete expired rows batch by batch until a batch comes back short or the store is closing. */
+  /**
+   * Delete expired rows batch by batch until a batch comes back short or the store is closing, resting between
+   * batches as long as the adapter asks (its `sweepRestRatio`), so that a sweep of a million rows does not take the
+   * server away from the requests running meanwhile.
+   */
   async #deleteExpired(knex: Knex): Promise<number> {
+    const { sweepBatchSize: size, sweepRestRatio: ratio } = this.#adapter;
+    const batchSize = typeof size === 'number' && Number.isInteger(size) && size > 0 ? size : PRUNE_BATCH_SIZE;
+    const restRatio = typeof ratio === 'number' && ratio > 0 ? ratio : 0;
     let total = this.options.onCorruptSession === 'delete' ? await this.#deleteWithoutExpiry(knex) : 0;
     for (;;) {
       const now = this.#bound(knex, this.#encodeExpiry(Date.now()));
-      const deleted = await this.#adapter.deleteExpired(knex, this.#table, now, PRUNE_BATCH_SIZE);
+      const started = performance.now();
+      const deleted = await this.#adapter.deleteExpired(knex, this.#table, now, batchSize);
       if (deleted > 0) total += deleted;
       this.#emitLater('prune-progress', { deleted: total } satisfies PruneProgressEvent);
       // Negated, so that a count that is no number (an adapter's bug) ends the loop instead of spinning forever.
-      if (!(deleted >= PRUNE_BATCH_SIZE) || this.#closing) return total;
+      if (!(deleted >= batchSize) || this.#closing) return total;
+      if (restRatio > 0) {
+        const rest = Math.min((performance.now() - started) * restRatio, MAX_SWEEP_REST_MS);
+        await new Promise((resolve) => setTimeout(resolve, rest));
+        if (this.#closing) return total;
+      }
     }
   }
 

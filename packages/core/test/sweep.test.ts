@@ -56,6 +56,36 @@ describe('prune', () => {
     expect(await Promise.all([first, second])).toEqual([5, 5]);
   });
 
+  it("deletes in the adapter's sweepBatchSize and, resting between batches, still deletes every expired row", async () => {
+    class Paced extends RecordingAdapter {
+      override readonly sweepBatchSize = 2;
+      override readonly sweepRestRatio = 1;
+    }
+    const fixture = fixtures.store({}, new Paced());
+    await addRows(fixture, 5, 1);
+    expect(await fixture.store.prune()).toBe(5);
+    expect(await sids(fixture)).toEqual(['live0']);
+    expect(fixture.adapter.callsOf('deleteExpired').map(({ limit }) => limit)).toEqual([2, 2, 2]);
+  });
+
+  it('stops during a rest between batches when close() is called, with no further batch', async () => {
+    class Resting extends RecordingAdapter {
+      override readonly sweepBatchSize = 2;
+      // Far beyond the cap: the rest lasts its longest, which close() falls into.
+      override readonly sweepRestRatio = 1e9;
+    }
+    const fixture = fixtures.store({}, new Resting());
+    await addRows(fixture, 5);
+    let closing: Promise<void> | undefined;
+    fixture.store.once('prune-progress', () => {
+      closing = fixture.store.close();
+    });
+    expect(await fixture.store.prune()).toBe(2);
+    await closing;
+    expect(await sids(fixture)).toHaveLength(3);
+    expect(fixture.adapter.callsOf('deleteExpired')).toHaveLength(1);
+  });
+
   it('ends when an adapter reports a count that is no number', async () => {
     class Broken extends RecordingAdapter {
       override async deleteExpired(): Promise<number> {

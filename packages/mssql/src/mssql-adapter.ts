@@ -169,12 +169,13 @@ export class MssqlAdapter extends BaseDialectAdapter {
    * assumes `dbo` and needs the database named in the knex config.
    */
   override async columnNames(knex: Knex, table: SessionTable): Promise<readonly string[]> {
-    const rows: Array<{ name: unknown }> = await knex
-      .select({ name: 'COLUMN_NAME' })
-      .from('INFORMATION_SCHEMA.COLUMNS')
-      .where('TABLE_SCHEMA', table.schemaName ?? knex.raw('schema_name()'))
-      .andWhere('TABLE_NAME', table.tableName);
-    return rows.map((row) => String(row.name));
+    return this.catalogColumnNames(knex, table, {
+      view: 'INFORMATION_SCHEMA.COLUMNS',
+      name: 'COLUMN_NAME',
+      schema: 'TABLE_SCHEMA',
+      table: 'TABLE_NAME',
+      currentSchema: 'schema_name()',
+    });
   }
 
   /** Bytes as stored (`len()` counts characters, and `length()` does not exist). */

@@ -159,12 +159,13 @@ export class OracleAdapter extends BaseDialectAdapter {
    * every name bound as a value: knex's `columnInfo()` splices the table name into its SQL and ignores the owner.
    */
   override async columnNames(knex: Knex, table: SessionTable): Promise<readonly string[]> {
-    const rows: Array<{ name: unknown }> = await knex
-      .select({ name: 'COLUMN_NAME' })
-      .from('ALL_TAB_COLUMNS')
-      .where('OWNER', table.schemaName ?? knex.raw("sys_context('USERENV', 'CURRENT_SCHEMA')"))
-      .andWhere('TABLE_NAME', table.tableName);
-    return rows.map((row) => String(row.name));
+    return this.catalogColumnNames(knex, table, {
+      view: 'ALL_TAB_COLUMNS',
+      name: 'COLUMN_NAME',
+      schema: 'OWNER',
+      table: 'TABLE_NAME',
+      currentSchema: "sys_context('USERENV', 'CURRENT_SCHEMA')",
+    });
   }
 
   /** The CLOB's length (in characters: a CLOB has no byte length short of converting it). */
