@@ -48,7 +48,7 @@ const storeOptions = {
   },
 };
 const store = config.client === 'pg' ? new PostgresStore(storeOptions) : new MysqlStore(storeOptions);
-for (const name of ['connect', 'disconnect', 'error']) {
+for (const name of ['connect', 'disconnect']) {
   store.on(name, () => {
     const event = { name, at: Date.now() };
     report.events.push(event);

@@ -39,7 +39,7 @@ export function expectSound(result: ScenarioResult, { events }: { events: string
   // Service back within the limit of the database's return.
   expect(result.recoveryMs).toBeDefined();
   expect(result.recoveryMs!).toBeLessThanOrEqual(RECOVERY_LIMIT_MS);
-  // Availability events as the fault warrants them, and never 'error'.
+  // Availability events as the fault warrants them: one 'disconnect' and one 'connect' per outage, never one per failure.
   expect(result.report.events.map((event) => event.name)).toEqual(events);
   // The application closes cleanly and exits by itself.
   expect(result.exit).toEqual({ code: 0, signal: null });
