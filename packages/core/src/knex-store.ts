@@ -479,7 +479,7 @@ export class KnexStore extends session.Store {
     if (entries.length === 0) {
       throw new InvalidFilterError('it names no column (an empty filter would select every session; use clear() for that)');
     }
-    const where: Record<string, string> = {};
+    const where: Array<[string, string]> = [];
     for (const [column, value] of entries) {
       if (!declared.includes(column)) {
         throw new InvalidFilterError(
@@ -488,14 +488,15 @@ export class KnexStore extends session.Store {
             : `"${column}" is no extra column (declared: ${declared.join(', ')})`,
         );
       }
-      if (typeof value === 'number' && Number.isFinite(value)) where[column] = String(value);
+      if (typeof value === 'number' && Number.isFinite(value)) where.push([column, String(value)]);
       else if (typeof value === 'string' && value.endsWith(' ')) {
         // Never stored (see #extraValues), and some databases would match it against the value without the space.
         throw new InvalidFilterError(`the value of "${column}" must not end with a space`);
-      } else if (typeof value === 'string') where[column] = value;
+      } else if (typeof value === 'string') where.push([column, value]);
       else throw new InvalidFilterError(`the value of "${column}" must be a string or a finite number, got ${value === null ? 'null' : typeof value}`);
     }
-    return where;
+    // fromEntries defines own properties: a column named "__proto__" stays a column, never a prototype.
+    return Object.fromEntries(where);
   }
 
   /** The number of live sessions. */
@@ -721,6 +722,8 @@ export class KnexStore extends session.Store {
    * would crash the process).
    */
   #emitLater(event: string, ...args: unknown[]): void {
+    // Nothing to schedule for an event nobody listens to (most stores have no 'set' or 'prune-progress' listener).
+    if (this.listenerCount(event) === 0) return;
     process.nextTick(() => this.emit(event, ...args));
   }
 
