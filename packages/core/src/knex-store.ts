@@ -20,7 +20,7 @@ import { LONE_SURROGATE, resolveOptions, type KnexStoreOptions, type ResolvedOpt
 import type { Serializer } from './serializer.js';
 import { SessionStatements } from './session-statements.js';
 import { TouchThrottle } from './touch-throttle.js';
-import { addMissingColumns, checkTableShape, ensureSessionTable, sessionTable } from './table-setup.js';
+import { addMissingColumns, adapterTable, checkDialect, checkTableShape, ensureSessionTable } from './table-setup.js';
 import { collectStats, type SessionStats, type StatsOptions } from './stats.js';
 
 /** Rows deleted per statement by the sweep, so that no single DELETE holds locks on a huge table for long. */
@@ -221,11 +221,7 @@ export class KnexStore extends session.Store {
     super();
     this.options = resolveOptions(options);
     this.#adapter = adapter;
-    if (this.options.schemaName !== undefined && adapter.supportsSchema === false) {
-      throw new ConfigurationError('schemaName', `is not supported by the ${adapter.name} adapter`);
-    }
-    this.#table = sessionTable(this.options);
-    adapter.validateTable?.(this.#table);
+    this.#table = adapterTable(adapter, this.options);
     if (this.options.knex) {
       this.knex = this.options.knex;
       this.#ownsKnex = false;
@@ -235,10 +231,7 @@ export class KnexStore extends session.Store {
     } else {
       throw new ConfigurationError('knex', `is required: pass the knex instance of your ${adapter.name} database`);
     }
-    const dialect = (this.knex.client as { dialect?: unknown }).dialect;
-    if (adapter.dialects && typeof dialect === 'string' && !adapter.dialects.includes(dialect)) {
-      throw new ConfigurationError('knex', `uses the ${dialect} dialect, but this store's adapter is for ${adapter.name}`);
-    }
+    checkDialect(this.knex, adapter);
     this.#statements = new SessionStatements(adapter, this.#table, {
       enabled: this.options.fastPath,
       ownsKnex: this.#ownsKnex,

@@ -38,17 +38,32 @@ export function resolveSessionTable(knex: Knex, adapter: DialectAdapter, options
     // resolveOptions words this refusal; spreading a non-object below would silently drop it.
     resolveOptions(options);
   }
-  const resolved = resolveOptions({ ...options, knex });
-  if (resolved.schemaName !== undefined && adapter.supportsSchema === false) {
+  const table = adapterTable(adapter, resolveOptions({ ...options, knex }));
+  checkDialect(knex, adapter);
+  return table;
+}
+
+/**
+ * The table the resolved options describe, refused where `adapter` cannot keep it (a schema it does not support, a
+ * name it would alter): the store's constructor and {@link resolveSessionTable} both start here.
+ *
+ * @throws {ConfigurationError}
+ */
+export function adapterTable(adapter: DialectAdapter, options: ResolvedOptions): SessionTable {
+  if (options.schemaName !== undefined && adapter.supportsSchema === false) {
     throw new ConfigurationError('schemaName', `is not supported by the ${adapter.name} adapter`);
   }
-  const table = sessionTable(resolved);
+  const table = sessionTable(options);
   adapter.validateTable?.(table);
+  return table;
+}
+
+/** Refuse a knex whose dialect `adapter` does not serve. @throws {ConfigurationError} */
+export function checkDialect(knex: Knex, adapter: DialectAdapter): void {
   const dialect = (knex.client as { dialect?: unknown }).dialect;
   if (adapter.dialects && typeof dialect === 'string' && !adapter.dialects.includes(dialect)) {
     throw new ConfigurationError('knex', `uses the ${dialect} dialect, but the adapter is for ${adapter.name}`);
   }
-  return table;
 }
 
 /**
@@ -97,10 +112,8 @@ export async function createSessionTable(
  * column first is no failure: the columns are read again, and only a column still missing fails.
  */
 export async function addMissingColumns(knex: Knex, adapter: DialectAdapter, table: SessionTable): Promise<string[]> {
-  const missingOf = async (): Promise<string[]> => {
-    const present = new Set((await columnsOf(knex, adapter, table)).map((name) => name.toLowerCase()));
-    return table.extraColumns.filter((column) => !present.has(column.toLowerCase()));
-  };
+  const missingOf = async (): Promise<string[]> =>
+    absent(table.extraColumns, await columnsOf(knex, adapter, table));
   const missing = table.extraColumns.length > 0 ? await missingOf() : [];
   if (missing.length === 0 || !adapter.addExtraColumns) return [];
   try {
@@ -126,9 +139,14 @@ export function requiredColumns(table: SessionTable): string[] {
  */
 export async function checkTableShape(knex: Knex, adapter: DialectAdapter, table: SessionTable): Promise<void> {
   const present = await columnsOf(knex, adapter, table);
-  const lower = new Set(present.map((name) => name.toLowerCase()));
-  const missing = requiredColumns(table).filter((column) => !lower.has(column.toLowerCase()));
+  const missing = absent(requiredColumns(table), present);
   if (missing.length > 0) throw new SessionTableShapeError(table.displayName, missing, present);
+}
+
+/** The `wanted` columns not among `present`, names compared ignoring case (see {@link checkTableShape}). */
+function absent(wanted: readonly string[], present: readonly string[]): string[] {
+  const lower = new Set(present.map((name) => name.toLowerCase()));
+  return wanted.filter((column) => !lower.has(column.toLowerCase()));
 }
 
 /** The table's column names: the adapter's own query where it has one, else knex's `columnInfo()`. */
