@@ -24,6 +24,19 @@ describeLive('CSK_PG_URL', 'PostgreSQL server', (url) => {
   });
 });
 
+// The same server through PgBouncer in transaction pooling mode (scripts/pgbouncer.sh, which CI starts): each
+// transaction may run on another server connection, so nothing the store does may rely on a session's state.
+describeLive('CSK_PGBOUNCER_URL', 'PostgreSQL through PgBouncer (transaction mode)', (url) => {
+  const knexConfig = serverConfig(url);
+  describeStoreConformance({
+    name: 'PostgreSQL through PgBouncer (pg)',
+    createKnex: () => knex(knexConfig),
+    fuzzRuns: SECONDARY_FUZZ_RUNS,
+    createStore,
+    isolated: { packageDir, storeModule, storeExport: 'PostgresStore', knexConfig },
+  });
+});
+
 // CockroachDB speaks PostgreSQL's protocol through knex's cockroachdb client (and pg). No CockroachDB server runs on
 // the machines this was written on, so the SQL it receives is checked in postgres-adapter.test.ts, and this suite runs
 // only where CSK_COCKROACH_URL names one (e.g. postgresql://root@127.0.0.1:26257/defaultdb?sslmode=disable).
