@@ -20,6 +20,9 @@ export const PG_URL = `${PG_SERVER_URL}${PG_SERVER_URL.includes('?') ? '&' : '?'
 /** The MariaDB/MySQL server every MySQL contender shares. */
 export const MYSQL_URL = process.env.CSK_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
+/** The Redis server connect-redis runs on (skipped, with a note, when none answers). */
+export const REDIS_URL = process.env.CSK_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
 /** Connections in every contender's pool (pg.Pool's and knex's default maximum). */
 export const POOL_SIZE = 10;
 /**

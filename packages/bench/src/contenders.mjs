@@ -5,13 +5,15 @@ import { MysqlStore } from '@csk/mysql';
 import { PostgresStore } from '@csk/postgres';
 import { SqliteStore } from '@csk/sqlite';
 import connectPgSimple from 'connect-pg-simple';
+import { RedisStore } from 'connect-redis';
 import { ConnectSessionKnexStore as V5Store } from 'connect-session-knex-v5';
 import session from 'express-session';
 import expressMysqlSession from 'express-mysql-session';
 import knex from 'knex';
 import mysql from 'mysql2';
 import pg from 'pg';
-import { IDLE_MS, MYSQL_URL, PG_URL, POOL_SIZE, WORK_DIR, mysqlOptions } from './config.mjs';
+import { createClient } from 'redis';
+import { IDLE_MS, MYSQL_URL, PG_URL, REDIS_URL, POOL_SIZE, WORK_DIR, mysqlOptions } from './config.mjs';
 import { applySqlitePragmas, createFloor } from './floor.mjs';
 
 const PgSimpleStore = connectPgSimple(session);
@@ -88,6 +90,20 @@ export const CONTENDERS = [
     dialect: 'memory',
     role: 'memory',
     create: async () => ({ store: new session.MemoryStore(), close: async () => {} }),
+  },
+  {
+    // The store people pick instead of SQL: one connection (node-redis pipelines every command on it).
+    id: 'redis',
+    label: 'connect-redis 9',
+    dialect: 'redis',
+    role: 'redis',
+    create: async ({ id }) => {
+      const client = createClient({ url: REDIS_URL });
+      client.on('error', (error) => console.error(`[${id}] redis: ${error.message}`));
+      await client.connect();
+      const store = new RedisStore({ client, prefix: `${tableOf(id)}:` });
+      return { store, close: () => client.close() };
+    },
   },
   {
     id: 'pg-floor',

@@ -2,7 +2,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { MYSQL_URL, PG_URL, WORK_DIR, mysqlOptions } from './config.mjs';
+import { createClient } from 'redis';
+import { MYSQL_URL, PG_URL, REDIS_URL, WORK_DIR, mysqlOptions } from './config.mjs';
 
 /** Every bench table's name starts with this. */
 const PREFIX = 'bench_';
@@ -26,6 +27,18 @@ async function withMysql(body) {
   }
 }
 
+async function withRedis(body) {
+  // No reconnection: a server that does not answer is reported once, not retried.
+  const client = createClient({ url: REDIS_URL, socket: { connectTimeout: 3000, reconnectStrategy: false } });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await body(client);
+  } finally {
+    await client.close();
+  }
+}
+
 /** The server version of each reachable database (`undefined` for one that is not reachable). */
 export async function probeDatabases() {
   const postgresql = await withPostgres(async (client) => (await client.query('select version() as v')).rows[0].v).catch(
@@ -34,7 +47,10 @@ export async function probeDatabases() {
   const mysqlVersion = await withMysql(async (connection) => (await connection.query('select version() as v'))[0][0].v).catch(
     () => undefined,
   );
-  return { postgresql, mysql: mysqlVersion };
+  const redis = await withRedis(async (client) => `Redis ${/redis_version:(\S+)/.exec(await client.info('server'))?.[1]}`).catch(
+    () => undefined,
+  );
+  return { postgresql, mysql: mysqlVersion, redis };
 }
 
 /** Drop every bench table on the reachable servers and start the SQLite work folder afresh. */
@@ -53,6 +69,14 @@ export async function resetDatabases(available) {
         "select table_name as name from information_schema.tables where table_schema = database() and table_name like 'bench\\_%'",
       );
       for (const { name } of rows) await connection.query(`drop table if exists \`${name}\``);
+    });
+  }
+  if (available.redis) {
+    await withRedis(async (client) => {
+      // Bounded: one SCAN pass over the keyspace, deleting the bench's keys as it goes.
+      for await (const keys of client.scanIterator({ MATCH: `${PREFIX}*`, COUNT: 1000 })) {
+        if (keys.length > 0) await client.del(keys);
+      }
     });
   }
   rmSync(WORK_DIR, { recursive: true, force: true });

@@ -9,6 +9,7 @@ export const DATABASE_LABELS = {
   mysql: 'MariaDB',
   sqlite: 'SQLite (better-sqlite3)',
   'sqlite-default': 'SQLite (store-owned file)',
+  redis: 'Redis',
 };
 
 /** The median over rounds of `a[r] / b[r]`: ratios taken within a round, where both ran under the same load. */
@@ -64,28 +65,67 @@ export function uncontendedRatio(raw, a, b) {
   return Number.isFinite(x) && Number.isFinite(y) ? y / x : Number.NaN;
 }
 
-/** The issue's targets, each with its measured ratio (and, at store level, the uncontended one beside it). */
-export function targets(raw) {
+const MB = 1024 * 1024;
+
+/**
+ * Every target, each with its measured value: `kind` 'ratio' (req/s of one contender over another's, paired by round;
+ * met when at least `goal`), or 'mb' (megabytes more than the reference; met when at most `goal`). The HTTP targets
+ * are taken on loopback and, where the latency pass ran, with the databases a round trip away (`@latency`).
+ */
+export function targets(raw, { scenarios = [], importCost } = {}) {
+  const list = [];
+  const ran = (scenario) => Boolean(raw[scenario]);
   const t = (scenario, name, a, b, goal) => {
     const value = ratio(raw, scenario, a, b);
     const uncontended = scenario === 'store' ? uncontendedRatio(raw, a, b) : Number.NaN;
-    return { scenario, name, ratio: value, goal, met: Number.isFinite(value) ? value >= goal : null, uncontended };
+    list.push({ kind: 'ratio', scenario, name, ratio: value, value, goal, met: Number.isFinite(value) ? value >= goal : null, uncontended });
   };
-  return [
-    t('store', '@csk/postgres ÷ pg raw floor', 'pg-ours', 'pg-floor', 0.9),
-    t('store', '@csk/mysql ÷ mysql2 raw floor (MariaDB)', 'my-ours', 'my-floor', 0.9),
-    t('store', '@csk/sqlite ÷ better-sqlite3 raw floor', 'sq-ours', 'sq-floor', 0.9),
-    t('store', '@csk/postgres ÷ connect-pg-simple', 'pg-ours', 'pg-simple', 1.5),
-    t('store', '@csk/mysql ÷ express-mysql-session', 'my-ours', 'my-session', 1.2),
-    t('store', '@csk/postgres ÷ connect-session-knex 5', 'pg-ours', 'pg-v5', 2),
-    t('store', '@csk/mysql ÷ connect-session-knex 5 (MariaDB)', 'my-ours', 'my-v5', 2),
-    t('store', '@csk/sqlite ÷ connect-session-knex 5, each owning its file', 'sq-ours-default', 'sq-v5-default', 15),
-    t('store', '@csk/sqlite ÷ connect-session-knex 5, same better-sqlite3 knex', 'sq-ours', 'sq-v5', 15),
-    t('write', '/write: @csk/postgres ÷ connect-pg-simple', 'pg-ours', 'pg-simple', 1.2),
-    t('read-touch-after', '/read with touchAfter: @csk/postgres ÷ MemoryStore', 'pg-ours', 'memory', 0.75),
-    t('read-touch-after', '/read with touchAfter: @csk/mysql ÷ MemoryStore', 'my-ours', 'memory', 0.75),
-    t('read-touch-after', '/read with touchAfter: @csk/sqlite ÷ MemoryStore', 'sq-ours', 'memory', 0.75),
-  ];
+  const mb = (scenario, name, bytes, goalMb) => {
+    const value = bytes / MB;
+    list.push({ kind: 'mb', scenario, name, value, goal: goalMb, met: Number.isFinite(value) ? value <= goalMb : null });
+  };
+  for (const scenario of ['write', 'read', 'write@latency', 'read@latency']) {
+    if (scenario.endsWith('@latency') && !ran(scenario)) continue;
+    const route = `/${scenario.replace('@latency', '')}`;
+    t(scenario, `${route}: @csk/mysql ÷ express-mysql-session`, 'my-ours', 'my-session', 1.2);
+    t(scenario, `${route}: @csk/postgres ÷ connect-pg-simple`, 'pg-ours', 'pg-simple', 1.3);
+    if (!scenario.endsWith('@latency')) t(scenario, `${route}: @csk/sqlite ÷ better-sqlite3 raw floor`, 'sq-ours', 'sq-floor', 0.9);
+    if (scenario.startsWith('write')) t(scenario, `${route}: @csk/postgres ÷ connect-redis`, 'pg-ours', 'redis', 0.6);
+  }
+  // Peak RSS of the HTTP server process over the whole HTTP phase, ours against the raw floor on the same database.
+  const write = scenarios.find((s) => s.id === 'write');
+  for (const dialect of ['postgresql', 'mysql', 'sqlite']) {
+    const ours = write?.rows.find((r) => r.dialect === dialect && r.role === 'ours');
+    const floor = write?.rows.find((r) => r.dialect === dialect && r.role === 'floor');
+    const label = ours ? `${ours.label}` : dialect;
+    mb('memory', `peak RSS over HTTP: ${label} − its raw floor`, ours && floor ? ours.peakRssBytes - floor.peakRssBytes : Number.NaN, 15);
+  }
+  const meta = importCost?.find((entry) => entry.id === 'meta');
+  const v5 = importCost?.find((entry) => entry.id === 'v5');
+  mb('import', 'import: connect-session-knex + knex − connect-session-knex 5 + knex (heap + RSS growth)', meta && v5 ? meta.totalBytes - v5.totalBytes : Number.NaN, 0);
+  // Earlier issues' targets, still measured.
+  t('store', '@csk/postgres ÷ pg raw floor', 'pg-ours', 'pg-floor', 0.9);
+  t('store', '@csk/mysql ÷ mysql2 raw floor (MariaDB)', 'my-ours', 'my-floor', 0.9);
+  t('store', '@csk/sqlite ÷ better-sqlite3 raw floor', 'sq-ours', 'sq-floor', 0.9);
+  t('store', '@csk/postgres ÷ connect-pg-simple', 'pg-ours', 'pg-simple', 1.5);
+  t('store', '@csk/mysql ÷ express-mysql-session', 'my-ours', 'my-session', 1.2);
+  t('store', '@csk/postgres ÷ connect-session-knex 5', 'pg-ours', 'pg-v5', 2);
+  t('store', '@csk/mysql ÷ connect-session-knex 5 (MariaDB)', 'my-ours', 'my-v5', 2);
+  t('store', '@csk/sqlite ÷ connect-session-knex 5, each owning its file', 'sq-ours-default', 'sq-v5-default', 15);
+  t('store', '@csk/sqlite ÷ connect-session-knex 5, same better-sqlite3 knex', 'sq-ours', 'sq-v5', 15);
+  t('read-touch-after', '/read with touchAfter: @csk/postgres ÷ MemoryStore', 'pg-ours', 'memory', 0.75);
+  t('read-touch-after', '/read with touchAfter: @csk/mysql ÷ MemoryStore', 'my-ours', 'memory', 0.75);
+  t('read-touch-after', '/read with touchAfter: @csk/sqlite ÷ MemoryStore', 'sq-ours', 'memory', 0.75);
+  return list;
+}
+
+/** A target's measured value and its goal, as people read them. */
+function targetFigures(target) {
+  if (target.kind === 'mb') {
+    const signed = (v) => (Number.isFinite(v) ? `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(1)} MB` : '–');
+    return { measured: signed(target.value), goal: `≤ ${target.goal >= 0 ? '+' : '−'}${Math.abs(target.goal)} MB` };
+  }
+  return { measured: times(target.value), goal: `≥ ${target.goal}×` };
 }
 
 const fixed = (value, digits) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
@@ -126,14 +166,23 @@ export function markdown(report) {
     }
     lines.push('');
   }
+  if (report.importCost) {
+    lines.push('**Import cost** (growth of a fresh process on import, after a full GC; median of the runs)', '');
+    lines.push('| import | heap MB | RSS MB | heap + RSS MB |');
+    lines.push('|---|--:|--:|--:|');
+    for (const entry of report.importCost) {
+      lines.push(`| ${entry.label} | ${(entry.heapBytes / MB).toFixed(1)} | ${(entry.rssBytes / MB).toFixed(1)} | ${(entry.totalBytes / MB).toFixed(1)} |`);
+    }
+    lines.push('');
+  }
+  if (report.latency?.skipped) lines.push(`(The latency pass did not run: ${report.latency.skipped}.)`, '');
   lines.push('**Targets** (ratios of req/s, each the median of the per-round ratios; uncontended: of the best batches)', '');
-  lines.push('| scenario | ratio | measured | target | met | uncontended |');
+  lines.push('| scenario | target | measured | goal | met | uncontended |');
   lines.push('|---|---|--:|--:|---|--:|');
   for (const target of report.targets) {
     const met = target.met === null ? 'not run' : target.met ? 'yes' : '**no**';
-    lines.push(
-      `| ${target.scenario} | ${target.name} | ${times(target.ratio)} | ≥ ${target.goal}× | ${met} | ${times(target.uncontended)} |`,
-    );
+    const { measured, goal } = targetFigures(target);
+    lines.push(`| ${target.scenario} | ${target.name} | ${measured} | ${goal} | ${met} | ${times(target.uncontended)} |`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -156,19 +205,26 @@ export function text(report) {
       );
     }
   }
+  if (report.importCost) {
+    lines.push('', 'Import cost (heap + RSS growth of a fresh process)');
+    for (const entry of report.importCost) {
+      lines.push(
+        `  ${entry.label.padEnd(62)}heap ${(entry.heapBytes / MB).toFixed(1).padStart(5)} MB  RSS ${(entry.rssBytes / MB).toFixed(1).padStart(5)} MB`,
+      );
+    }
+  }
+  if (report.latency?.skipped) lines.push('', `Latency pass skipped: ${report.latency.skipped}`);
   lines.push('', 'Targets');
   for (const target of report.targets) {
     const met = target.met === null ? 'not run' : target.met ? 'met' : 'NOT MET';
     const alone = Number.isFinite(target.uncontended) ? `   (uncontended ${times(target.uncontended)})` : '';
-    lines.push(
-      `  ${target.scenario.padEnd(17)}${target.name.padEnd(64)}${times(target.ratio).padStart(8)}  ≥ ${target.goal}×  ` +
-        `${met.padEnd(7)}${alone}`,
-    );
+    const { measured, goal } = targetFigures(target);
+    lines.push(`  ${target.scenario.padEnd(17)}${target.name.padEnd(72)}${measured.padStart(9)}  ${goal.padEnd(10)}${met.padEnd(7)}${alone}`);
   }
   return lines.join('\n');
 }
 
-const COLOURS = { ours: '#2563eb', floor: '#6b7280', peer: '#f59e0b', v5: '#dc2626', memory: '#10b981' };
+const COLOURS = { ours: '#2563eb', floor: '#6b7280', peer: '#f59e0b', v5: '#dc2626', memory: '#10b981', redis: '#7c3aed' };
 const escape = (value) => String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
@@ -212,10 +268,25 @@ export function chart(report) {
   for (let tick = low; tick <= high; tick *= 10) {
     ticks.push(`<text x="${left + x(tick)}" y="${y + 4}" class="tick" text-anchor="middle">${tick.toLocaleString('en-US')}</text>`);
   }
-  const legend = Object.entries({ ours: 'ours', floor: 'raw driver (floor)', peer: 'peer store', v5: 'connect-session-knex 5', memory: 'MemoryStore' })
-    .map(([role, name], i) => `<rect x="${12 + i * 170}" y="30" width="12" height="12" fill="${COLOURS[role]}"/><text x="${30 + i * 170}" y="40" class="label">${name}</text>`)
+  ticks.push(`<text x="${left + plotWidth / 2}" y="${y + 22}" class="tick" text-anchor="middle">req/s</text>`);
+  // The targets, each with its measured figure, met or not.
+  y += 44;
+  parts.push(`<text x="12" y="${y}" class="panel">Targets: measured (goal)</text>`);
+  y += 6;
+  for (const target of report.targets) {
+    const { measured, goal } = targetFigures(target);
+    const mark = target.met === null ? '·' : target.met ? '✓' : '✗';
+    const colour = target.met === null ? '#6b7280' : target.met ? '#15803d' : '#b91c1c';
+    y += 16;
+    parts.push(
+      `<text x="12" y="${y}" class="label" fill="${colour}">${mark} ${escape(target.scenario)}: ${escape(target.name)}</text>`,
+      `<text x="${width - 12}" y="${y}" class="label" fill="${colour}" text-anchor="end">${escape(measured)} (${escape(goal)})${target.met === null ? ' not run' : ''}</text>`,
+    );
+  }
+  const legend = Object.entries({ ours: 'ours', floor: 'raw driver (floor)', peer: 'peer store', v5: 'connect-session-knex 5', memory: 'MemoryStore', redis: 'connect-redis' })
+    .map(([role, name], i) => `<rect x="${12 + i * 145}" y="30" width="12" height="12" fill="${COLOURS[role]}"/><text x="${30 + i * 145}" y="40" class="label">${name}</text>`)
     .join('');
-  const height = y + 30;
+  const height = y + 20;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">`,
     '<style>.panel{font-size:14px;font-weight:600}.label{font-size:12px}.value{font-size:11px}.tick{font-size:11px;fill:#555}.grid{stroke:#ccc;stroke-dasharray:2 3}</style>',
@@ -224,7 +295,6 @@ export function chart(report) {
     legend,
     ...parts,
     ...ticks,
-    `<text x="${left + plotWidth / 2}" y="${y + 22}" class="tick" text-anchor="middle">req/s</text>`,
     '</svg>',
     '',
   ].join('\n');
