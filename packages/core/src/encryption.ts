@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import type { SessionData } from 'express-session';
 import { ConfigurationError, InvalidSessionError } from './errors.js';
-import { JSON_SERIALIZER, type Serializer } from './serializer.js';
+import { JSON_SERIALIZER, type Serializer, type SerializerContext } from './serializer.js';
 
 /** The options of {@link createEncryptedSerializer}. */
 export interface EncryptedSerializerOptions {
@@ -19,10 +19,23 @@ export interface EncryptedSerializerOptions {
    * the table can plant a plaintext session: switch it off once every old session has expired (one `ttl`).
    */
   allowPlaintext?: boolean;
+  /**
+   * Read envelopes of the first format (`aes-256-gcm:1`, written before 6.0), which are not bound to their session
+   * id; the next `set` of such a session writes it in the current format. Default `true`, so that an upgrade keeps
+   * every session. While on, anyone who can write to the table and holds a copy of a first-format envelope (a live
+   * row, a backup) can plant it in another session's row: switch it off once every such session has been written
+   * again or has expired (one `ttl`), or rotate the key.
+   */
+  allowUnbound?: boolean;
 }
 
-/** The format tag of an envelope; a new format gets a new number, and old readers refuse it. */
-export const ENCRYPTION_FORMAT = 'aes-256-gcm:1';
+/**
+ * The format tag of the envelopes this version writes; a new format gets a new number, and old readers refuse it.
+ * Format 2 authenticates the stored session id with the ciphertext.
+ */
+export const ENCRYPTION_FORMAT = 'aes-256-gcm:2';
+/** The first format, which authenticated the format and key id only: read (see `allowUnbound`), never written. */
+const UNBOUND_FORMAT = 'aes-256-gcm:1';
 
 const CIPHER = 'aes-256-gcm';
 const KEY_BYTES = 32;
@@ -35,7 +48,7 @@ const KEY_FORMS = 'a 32-byte Buffer, a string of 64 hex characters, or the base6
 const HEX_KEY = /^[0-9a-fA-F]{64}$/;
 /** 32 bytes are 43 base64 characters plus one '=' of padding; the URL-safe alphabet is accepted too. */
 const BASE64_KEY = /^[A-Za-z0-9+/]{43}=?$|^[A-Za-z0-9_-]{43}=?$/;
-const KNOWN_OPTIONS = new Set(['keys', 'serializer', 'allowPlaintext']);
+const KNOWN_OPTIONS = new Set(['keys', 'serializer', 'allowPlaintext', 'allowUnbound']);
 
 interface Key {
   readonly id: string;
@@ -54,16 +67,19 @@ interface Envelope {
 
 /**
  * A {@link Serializer} that encrypts each session with AES-256-GCM (node:crypto) before it reaches the database, and
- * authenticates it on the way back: a row altered in the database, or written under a key that is not in `keys`,
- * fails to read with an error instead of yielding a session. Pass it as the store's `serializer` option.
+ * authenticates it on the way back: a row altered in the database, written under a key that is not in `keys`, or
+ * copied from another session's row, fails to read with an error instead of yielding a session. Pass it as the
+ * store's `serializer` option: the store gives it each session's stored id (see {@link SerializerContext}), which it
+ * authenticates as GCM's additional data; called without one, it refuses.
  *
  * ```ts
  * new KnexStore({ knex, serializer: createEncryptedSerializer({ keys: [process.env.SESSION_KEY!] }) });
  * ```
  *
- * The envelope is JSON text: `{"csk":"aes-256-gcm:1","k":"<key id>","iv":"…","t":"…","d":"…"}`. It hides the
- * contents of sessions, not their ids (see the store's `hashSid` option) nor their expiry, and it cannot tell a
- * current row from an older copy of the same session written back (see the README's threat model).
+ * The envelope is JSON text: `{"csk":"aes-256-gcm:2","k":"<key id>","iv":"…","t":"…","d":"…"}`. It hides the
+ * contents of sessions, not their ids (see the store's `hashSid` option) nor their expiry column, which it does not
+ * authenticate (a `touch` moves it without rewriting the envelope), and it cannot tell a current row from an older
+ * copy of the same session's row written back (see the README's threat model).
  */
 export function createEncryptedSerializer(options: EncryptedSerializerOptions): Serializer {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -76,13 +92,11 @@ export function createEncryptedSerializer(options: EncryptedSerializerOptions): 
   }
   const keys = checkKeys(options.keys);
   const inner = checkSerializer(options.serializer);
-  const allowPlaintext = options.allowPlaintext ?? false;
-  if (typeof allowPlaintext !== 'boolean') {
-    throw new ConfigurationError('allowPlaintext', `must be a boolean, got ${describe(allowPlaintext)}`);
-  }
+  const allowPlaintext = flag(options, 'allowPlaintext', false);
+  const allowUnbound = flag(options, 'allowUnbound', true);
   const writeKey = keys[0]!;
 
-  const seal = (plaintext: unknown): string => {
+  const seal = (plaintext: unknown, sid: string): string => {
     if (typeof plaintext !== 'string') {
       throw new InvalidSessionError(`the serializer's stringify returned ${describe(plaintext)}, not a string: nothing to encrypt`);
     }
@@ -90,7 +104,7 @@ export function createEncryptedSerializer(options: EncryptedSerializerOptions): 
     // bits a repeat stays negligible up to about 2^32 writes under one key; hence the README's advice to rotate.
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv(CIPHER, writeKey.bytes, iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(associatedData(ENCRYPTION_FORMAT, writeKey.id));
+    cipher.setAAD(associatedData(ENCRYPTION_FORMAT, writeKey.id, sid));
     const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
     const envelope: Envelope = {
       csk: ENCRYPTION_FORMAT,
@@ -103,22 +117,46 @@ export function createEncryptedSerializer(options: EncryptedSerializerOptions): 
   };
 
   return Object.freeze({
-    stringify(session: SessionData): string | Promise<string> {
-      return then(inner.stringify(session), seal);
+    stringify(session: SessionData, context?: SerializerContext): string | Promise<string> {
+      const sid = storedId(context);
+      return then(inner.stringify(session, context), (plaintext) => seal(plaintext, sid));
     },
-    parse(text: string): SessionData | Promise<SessionData> {
+    parse(text: string, context?: SerializerContext): SessionData | Promise<SessionData> {
+      const sid = storedId(context);
       const source = asText(text);
       const envelope = readEnvelope(source);
       if (envelope === undefined) {
-        if (allowPlaintext) return inner.parse(source);
+        if (allowPlaintext) return inner.parse(source, context);
         throw new InvalidSessionError(
           'the session is not encrypted (it is no encrypted-session envelope): it was written before ' +
             'encryption was switched on, or by something else; createEncryptedSerializer({ allowPlaintext: true }) reads such rows',
         );
       }
-      return inner.parse(open(envelope, keys));
+      if (envelope.csk === UNBOUND_FORMAT && !allowUnbound) {
+        throw new InvalidSessionError(
+          `the session could not be decrypted: its format ${JSON.stringify(UNBOUND_FORMAT)} is not bound to its ` +
+            'session id and allowUnbound is false (a session written before 6.0 and not since, or a planted copy)',
+        );
+      }
+      return inner.parse(open(envelope, keys, sid), context);
     },
   });
+}
+
+function flag(options: EncryptedSerializerOptions, name: 'allowPlaintext' | 'allowUnbound', fallback: boolean): boolean {
+  const value = options[name] ?? fallback;
+  if (typeof value !== 'boolean') throw new ConfigurationError(name, `must be a boolean, got ${describe(value)}`);
+  return value;
+}
+
+/** The stored id the store passes in `context`: without it, nothing can be bound to its session. */
+function storedId(context: SerializerContext | undefined): string {
+  const sid = (context as { sid?: unknown } | null | undefined)?.sid;
+  if (typeof sid === 'string' && sid.length > 0 && !sid.includes('\0')) return sid;
+  throw new InvalidSessionError(
+    "the encrypting serializer needs the session's stored id ({ sid }) as its second argument, which the store " +
+      'passes: a serializer wrapping it must pass its context on',
+  );
 }
 
 function checkKeys(value: unknown): Key[] {
@@ -168,11 +206,12 @@ function keyId(bytes: Buffer): string {
 }
 
 /**
- * What GCM authenticates beside the ciphertext: the format, so that a value cannot be passed off as another format,
- * and the key id, so that an altered `k` fails like any other alteration.
+ * What GCM authenticates beside the ciphertext: the format, so that a value cannot be passed off as another format;
+ * the key id, so that an altered `k` fails like any other alteration; and from format 2 on, the stored session id,
+ * so that an envelope copied into another session's row fails too. NUL separates them: no stored id holds one.
  */
-function associatedData(format: string, id: string): Buffer {
-  return Buffer.from(`${format}\0${id}`, 'utf8');
+function associatedData(format: string, id: string, sid: string): Buffer {
+  return Buffer.from(format === UNBOUND_FORMAT ? `${format}\0${id}` : `${format}\0${id}\0${sid}`, 'utf8');
 }
 
 function checkSerializer(value: unknown): Serializer {
@@ -210,11 +249,11 @@ function readEnvelope(text: string): Envelope | undefined {
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value) || !('csk' in value)) return undefined;
   const fields = value as Record<string, unknown>;
-  if (fields.csk !== ENCRYPTION_FORMAT) {
+  if (fields.csk !== ENCRYPTION_FORMAT && fields.csk !== UNBOUND_FORMAT) {
     const version = typeof fields.csk === 'string' ? JSON.stringify(fields.csk.slice(0, 40)) : describe(fields.csk);
     throw new InvalidSessionError(
-      `the session could not be decrypted: its format ${version} is not ${JSON.stringify(ENCRYPTION_FORMAT)}, ` +
-        'the only one this version reads (written by a newer version, or altered)',
+      `the session could not be decrypted: its format ${version} is neither ${JSON.stringify(ENCRYPTION_FORMAT)} ` +
+        `nor ${JSON.stringify(UNBOUND_FORMAT)}, the ones this version reads (written by a newer version, or altered)`,
     );
   }
   for (const field of ['k', 'iv', 't', 'd'] as const) {
@@ -226,10 +265,11 @@ function readEnvelope(text: string): Envelope | undefined {
 }
 
 /**
- * The plaintext of `envelope`, with the key its id names (every such key: two keys may share a 32-bit id). No other
- * key is tried: the id is authenticated (see {@link associatedData}), so no other key could succeed.
+ * The plaintext of `envelope`, stored under the id `sid`, with the key its id names (every such key: two keys may
+ * share a 32-bit id). No other key is tried: the id is authenticated (see {@link associatedData}), so no other key
+ * could succeed.
  */
-function open(envelope: Envelope, keys: readonly Key[]): string {
+function open(envelope: Envelope, keys: readonly Key[], sid: string): string {
   const iv = strictBase64(envelope.iv);
   const tag = strictBase64(envelope.t);
   const data = strictBase64(envelope.d);
@@ -240,7 +280,7 @@ function open(envelope: Envelope, keys: readonly Key[]): string {
     );
   }
   const candidates = keys.filter((key) => key.id === envelope.k);
-  const aad = associatedData(envelope.csk, envelope.k);
+  const aad = associatedData(envelope.csk, envelope.k, sid);
   for (const key of candidates) {
     try {
       const decipher = createDecipheriv(CIPHER, key.bytes, iv, { authTagLength: TAG_BYTES });
@@ -254,8 +294,8 @@ function open(envelope: Envelope, keys: readonly Key[]): string {
   const unknownKey =
     candidates.length === 0 ? `; it names key id ${JSON.stringify(envelope.k.slice(0, 16))}, which no configured key has` : '';
   throw new InvalidSessionError(
-    'the session could not be decrypted: no configured key authenticates it (a wrong or removed key, or ' +
-      `the stored value was tampered with)${unknownKey}`,
+    'the session could not be decrypted: no configured key authenticates it under its session id (a wrong or ' +
+      `removed key, a value tampered with, or one copied from another session's row)${unknownKey}`,
   );
 }
 

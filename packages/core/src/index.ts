@@ -23,7 +23,7 @@ export {
   type SessionRow,
   type SessionTable,
 } from './dialect-adapter.js';
-export { JSON_SERIALIZER, type Serializer } from './serializer.js';
+export { JSON_SERIALIZER, type Serializer, type SerializerContext } from './serializer.js';
 export { createEncryptedSerializer, ENCRYPTION_FORMAT, type EncryptedSerializerOptions } from './encryption.js';
 export {
   resolveOptions,

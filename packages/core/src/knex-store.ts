@@ -134,11 +134,11 @@ function reasonOf(error: unknown): string {
   return error instanceof ConnectSessionKnexError ? message.replace(/^\[connect-session-knex\] /, '') : message;
 }
 
-/** The session through the application's serializer, which must give text. */
-async function serialiseWith(serializer: Serializer, session: SessionData): Promise<string> {
+/** The session stored under the id `sid` through the application's serializer, which must give text. */
+async function serialiseWith(serializer: Serializer, session: SessionData, sid: string): Promise<string> {
   let text: unknown;
   try {
-    text = await serializer.stringify(session);
+    text = await serializer.stringify(session, { sid });
   } catch (error) {
     throw new InvalidSessionError(`the serializer's stringify failed: ${reasonOf(error)}`, {
       cause: error,
@@ -166,7 +166,7 @@ async function deserialiseWith(serializer: Serializer, value: unknown, sid: stri
   else throw corruptRow(sid, `holds no text (it holds ${value === null || value === undefined ? 'null' : `a ${typeof value}`})`);
   let parsed: unknown;
   try {
-    parsed = await serializer.parse(text);
+    parsed = await serializer.parse(text, { sid });
   } catch (error) {
     throw corruptRow(sid, `cannot be read by the serializer: ${reasonOf(error)}`, error);
   }
@@ -358,12 +358,13 @@ export class KnexStore extends session.Store {
         checkSid(sid);
         checkSession(session);
         const serializer = this.options.serializer;
-        const sess = serializer ? await serialiseWith(serializer, session) : serialise(session);
+        const key = this.#key(sid);
+        const sess = serializer ? await serialiseWith(serializer, session, key) : serialise(session);
         const extra = this.#extraValues(session);
         const now = Date.now();
         const expires = await this.#liveExpiry(knex, sid, session, now);
         if (expires === undefined) return;
-        const row: SessionRow = { sid: this.#key(sid), sess, expired: this.#encodeExpiry(expires), extra };
+        const row: SessionRow = { sid: key, sess, expired: this.#encodeExpiry(expires), extra };
         await this.#statements.upsert(knex, row);
         this.#touches.wrote(sid, now);
         this.#emitLater('set', { sid: row.sid, expires: new Date(expires) } satisfies SetEvent);

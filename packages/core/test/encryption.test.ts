@@ -1,25 +1,31 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import type { SessionData } from 'express-session';
 import { createEncryptedSerializer, ENCRYPTION_FORMAT } from '../src/encryption.js';
 import { InvalidSessionError } from '../src/errors.js';
-import type { Serializer } from '../src/serializer.js';
+import type { Serializer, SerializerContext } from '../src/serializer.js';
 import { configurationError } from './support/errors.js';
 
 const KEY_A = randomBytes(32);
 const KEY_B = randomBytes(32);
 const MARKER = 'plaintext-marker-7d1f';
+/** What the store passes with every call: the session's stored id. */
+const CONTEXT = { sid: 'stored-id-1' };
 
 function session(extra: Record<string, unknown> = {}): SessionData {
   return { cookie: { originalMaxAge: 60_000, expires: '2030-01-01T00:00:00.000Z' }, marker: MARKER, ...extra } as unknown as SessionData;
 }
 
 async function seal(serializer: Serializer, value: SessionData = session()): Promise<string> {
-  return await serializer.stringify(value);
+  return await serializer.stringify(value, CONTEXT);
 }
 
 async function parseError(serializer: Serializer, text: string): Promise<InvalidSessionError> {
+  return parseError2(serializer, text, CONTEXT);
+}
+
+async function parseError2(serializer: Serializer, text: string, context: SerializerContext): Promise<InvalidSessionError> {
   try {
-    await serializer.parse(text);
+    await serializer.parse(text, context);
   } catch (error) {
     expect(error).toBeInstanceOf(InvalidSessionError);
     return error as InvalidSessionError;
@@ -50,27 +56,27 @@ describe('round trip', () => {
     expect(envelope.k).toMatch(/^[0-9a-f]{8}$/);
     expect(Buffer.from(envelope.iv!, 'base64')).toHaveLength(12);
     expect(Buffer.from(envelope.t!, 'base64')).toHaveLength(16);
-    expect(await serializer.parse(text)).toEqual(session());
+    expect(await serializer.parse(text, CONTEXT)).toEqual(session());
   });
 
   it('is synchronous with the default inner serializer', () => {
     const serializer = createEncryptedSerializer({ keys: [KEY_A] });
-    const text = serializer.stringify(session());
+    const text = serializer.stringify(session(), CONTEXT);
     expect(typeof text).toBe('string');
-    expect(serializer.parse(text as string)).toEqual(session());
+    expect(serializer.parse(text as string, CONTEXT)).toEqual(session());
   });
 
   it('keeps unicode intact', async () => {
     const serializer = createEncryptedSerializer({ keys: [KEY_A] });
     const value = session({ name: 'Zoë 日本語 🚀 \u0000 \u2028 ﻿', nested: { 'ключ': ['é', '𝄞'] } });
-    expect(await serializer.parse(await seal(serializer, value))).toEqual(value);
+    expect(await serializer.parse(await seal(serializer, value), CONTEXT)).toEqual(value);
   });
 
   it('carries a 5 MB session', async () => {
     const serializer = createEncryptedSerializer({ keys: [KEY_A] });
     const value = session({ blob: 'x€'.repeat(5 * 1024 * 1024 / 4) });
     const text = await seal(serializer, value);
-    expect(await serializer.parse(text)).toEqual(value);
+    expect(await serializer.parse(text, CONTEXT)).toEqual(value);
   });
 
   it('uses a fresh IV for every write, so one session never encrypts the same way twice', async () => {
@@ -94,13 +100,13 @@ describe('round trip', () => {
     const serializer = createEncryptedSerializer({ keys: [KEY_A], serializer: inner });
     const text = await seal(serializer);
     expect(text).not.toContain('v1:');
-    expect(await serializer.parse(text)).toEqual(session());
+    expect(await serializer.parse(text, CONTEXT)).toEqual(session());
   });
 
   it('refuses an inner serializer whose stringify returns no string', async () => {
     const inner = { stringify: () => 42, parse: JSON.parse } as unknown as Serializer;
     const serializer = createEncryptedSerializer({ keys: [KEY_A], serializer: inner });
-    expect(() => serializer.stringify(session())).toThrow(/returned a number, not a string/);
+    expect(() => serializer.stringify(session(), CONTEXT)).toThrow(/returned a number, not a string/);
   });
 });
 
@@ -108,15 +114,15 @@ describe('key rotation', () => {
   it('reads values written under an older key listed after the new one', async () => {
     const old = createEncryptedSerializer({ keys: [KEY_A] });
     const rotated = createEncryptedSerializer({ keys: [KEY_B, KEY_A] });
-    expect(await rotated.parse(await seal(old))).toEqual(session());
+    expect(await rotated.parse(await seal(old), CONTEXT)).toEqual(session());
   });
 
   it('writes with the first key', async () => {
     const rotated = createEncryptedSerializer({ keys: [KEY_B, KEY_A] });
     const text = await seal(rotated);
     expect(JSON.parse(text).k).toBe(JSON.parse(await seal(createEncryptedSerializer({ keys: [KEY_B] }))).k);
-    expect(await createEncryptedSerializer({ keys: [KEY_B] }).parse(text)).toEqual(session());
-    await expect(async () => createEncryptedSerializer({ keys: [KEY_A] }).parse(text)).rejects.toThrow(InvalidSessionError);
+    expect(await createEncryptedSerializer({ keys: [KEY_B] }).parse(text, CONTEXT)).toEqual(session());
+    await expect(async () => createEncryptedSerializer({ keys: [KEY_A] }).parse(text, CONTEXT)).rejects.toThrow(InvalidSessionError);
   });
 
   it('fails clearly once the old key is dropped', async () => {
@@ -167,9 +173,14 @@ describe('tampering', () => {
     expect(error.message).not.toContain(KEY_A.toString('base64'));
   });
 
-  it.each([['aes-256-gcm:0'], ['aes-256-gcm:2'], ['aes-128-gcm:1'], [1]])('of the format to %p fails clearly', async (format) => {
+  it.each([['aes-256-gcm:0'], ['aes-256-gcm:3'], ['aes-128-gcm:2'], [2]])('of the format to %p fails clearly', async (format) => {
     const error = await parseError(serializer, withField(text, 'csk', format));
-    expect(error.message).toMatch(/could not be decrypted: its format .* is not "aes-256-gcm:1"/);
+    expect(error.message).toMatch(/could not be decrypted: its format .* is neither "aes-256-gcm:2" nor "aes-256-gcm:1"/);
+  });
+
+  it('of the format down to the first, unbound one fails authentication', async () => {
+    const error = await parseError(serializer, withField(text, 'csk', 'aes-256-gcm:1'));
+    expect(error.message).toMatch(/no configured key authenticates it/);
   });
 
   it('binds the format into the authentication, so a relabelled value does not decrypt', async () => {
@@ -189,9 +200,85 @@ describe('tampering', () => {
         return false;
       }
     };
-    expect(tryAad(`aes-256-gcm:1\0${envelope.k}`)).toBe(true);
-    expect(tryAad(`aes-256-gcm:0\0${envelope.k}`)).toBe(false);
+    expect(tryAad(`aes-256-gcm:2\0${envelope.k}\0${CONTEXT.sid}`)).toBe(true);
+    expect(tryAad(`aes-256-gcm:1\0${envelope.k}\0${CONTEXT.sid}`)).toBe(false);
+    expect(tryAad(`aes-256-gcm:2\0${envelope.k}`)).toBe(false);
     expect(tryAad('')).toBe(false);
+  });
+});
+
+/** An envelope of the first format (before 6.0): the same AES-256-GCM, authenticating the format and key id only. */
+function firstFormat(key: Buffer, value: SessionData, keyId: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: 16 });
+  cipher.setAAD(Buffer.from(`aes-256-gcm:1\0${keyId}`));
+  const data = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  return JSON.stringify({ csk: 'aes-256-gcm:1', k: keyId, iv: iv.toString('base64'), t: cipher.getAuthTag().toString('base64'), d: data.toString('base64') });
+}
+
+describe('binding to the session id', () => {
+  const serializer = createEncryptedSerializer({ keys: [KEY_A] });
+
+  it("refuses an envelope moved to another session's row", async () => {
+    const text = await serializer.stringify(session(), { sid: 'victim' });
+    expect(await serializer.parse(text, { sid: 'victim' })).toEqual(session());
+    const error = await parseError2(serializer, text, { sid: 'attacker' });
+    expect(error.message).toMatch(/no configured key authenticates it under its session id/);
+    expect(error.message).not.toContain(MARKER);
+  });
+
+  it('tells ids apart that differ only in where a separator would fall', async () => {
+    const text = await serializer.stringify(session(), { sid: 'ab' });
+    await parseError2(serializer, text, { sid: 'a\u0000b' });
+    await parseError2(serializer, text, { sid: 'AB' });
+  });
+
+  it.each([
+    ['no context', undefined],
+    ['an empty sid', { sid: '' }],
+    ['a sid that is no string', { sid: 7 }],
+  ])('refuses to seal or open with %s, saying a wrapper must pass the context on', async (_label, context) => {
+    expect(() => serializer.stringify(session(), context as never)).toThrow(/needs the session's stored id/);
+    const text = await seal(serializer);
+    expect(() => serializer.parse(text, context as never)).toThrow(/needs the session's stored id/);
+  });
+
+  it('passes the context to the inner serializer', async () => {
+    const seen: unknown[] = [];
+    const inner: Serializer = {
+      stringify: (value, context) => (seen.push(context), JSON.stringify(value)),
+      parse: (text, context) => (seen.push(context), JSON.parse(text) as SessionData),
+    };
+    const wrapping = createEncryptedSerializer({ keys: [KEY_A], serializer: inner });
+    await wrapping.parse(await seal(wrapping), CONTEXT);
+    expect(seen).toEqual([CONTEXT, CONTEXT]);
+  });
+});
+
+describe('first-format envelopes (before 6.0)', () => {
+  const keyId = JSON.parse(createEncryptedSerializer({ keys: [KEY_A] }).stringify(session(), CONTEXT) as string).k as string;
+
+  it('are read by default, under any stored id, and the next write binds them', async () => {
+    const serializer = createEncryptedSerializer({ keys: [KEY_A] });
+    const old = firstFormat(KEY_A, session(), keyId);
+    expect(await serializer.parse(old, CONTEXT)).toEqual(session());
+    const rewritten = JSON.parse(await seal(serializer, await serializer.parse(old, CONTEXT)));
+    expect(rewritten.csk).toBe('aes-256-gcm:2');
+  });
+
+  it('still fail when altered', async () => {
+    const old = JSON.parse(firstFormat(KEY_A, session(), keyId));
+    const error = await parseError(createEncryptedSerializer({ keys: [KEY_A] }), JSON.stringify({ ...old, d: flipBit(old.d, 2) }));
+    expect(error.message).toMatch(/could not be decrypted/);
+  });
+
+  it('are refused with allowUnbound: false', async () => {
+    const error = await parseError(createEncryptedSerializer({ keys: [KEY_A], allowUnbound: false }), firstFormat(KEY_A, session(), keyId));
+    expect(error.message).toMatch(/"aes-256-gcm:1" is not bound to its session id and allowUnbound is false/);
+  });
+
+  it('refuses an allowUnbound that is no boolean', () => {
+    expect(configurationError(() => createEncryptedSerializer({ keys: [KEY_A], allowUnbound: 1 as never })).option).toBe('allowUnbound');
   });
 });
 
@@ -211,7 +298,7 @@ describe('plaintext rows', () => {
 
   it('are read with allowPlaintext, and the next write encrypts', async () => {
     const serializer = createEncryptedSerializer({ keys: [KEY_A], allowPlaintext: true });
-    const value = await serializer.parse(plain);
+    const value = await serializer.parse(plain, CONTEXT);
     expect(value).toEqual(session());
     expect(await seal(serializer, value)).not.toContain(MARKER);
   });
@@ -226,8 +313,8 @@ describe('plaintext rows', () => {
   it('accept an envelope a driver already parsed, or a Buffer', async () => {
     const serializer = createEncryptedSerializer({ keys: [KEY_A] });
     const text = await seal(serializer);
-    expect(await serializer.parse(JSON.parse(text) as string)).toEqual(session());
-    expect(await serializer.parse(Buffer.from(text) as unknown as string)).toEqual(session());
+    expect(await serializer.parse(JSON.parse(text) as string, CONTEXT)).toEqual(session());
+    expect(await serializer.parse(Buffer.from(text) as unknown as string, CONTEXT)).toEqual(session());
   });
 });
 
@@ -244,7 +331,7 @@ describe('configuration', () => {
       KEY_A.toString('base64url'),
       new Uint8Array(KEY_A),
     ]) {
-      expect(await createEncryptedSerializer({ keys: [form] }).parse(text)).toEqual(session());
+      expect(await createEncryptedSerializer({ keys: [form] }).parse(text, CONTEXT)).toEqual(session());
     }
   });
 
@@ -302,6 +389,6 @@ describe('configuration', () => {
     const serializer = createEncryptedSerializer({ keys: [key] });
     key.fill(0);
     const text = await seal(serializer);
-    expect(await createEncryptedSerializer({ keys: [KEY_A] }).parse(text)).toEqual(session());
+    expect(await createEncryptedSerializer({ keys: [KEY_A] }).parse(text, CONTEXT)).toEqual(session());
   });
 });

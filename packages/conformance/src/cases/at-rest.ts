@@ -1,6 +1,6 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { createEncryptedSerializer, type KnexStore, type KnexStoreOptions } from '@csk/core';
+import { createEncryptedSerializer, type EncryptedSerializerOptions, type KnexStore, type KnexStoreOptions } from '@csk/core';
 import { useScope, type Scope } from '../scope.js';
 import type { SuiteContext } from '../target.js';
 import { HOUR, errorName, expectInvalidSessionRead, liveSession, roundTrip, sessionExpiringAt, withCallback } from '../util.js';
@@ -30,6 +30,22 @@ async function tamper(scope: Scope, key: string): Promise<void> {
     .update({ sess: JSON.stringify({ ...envelope, d: data.toString('base64') }) });
 }
 
+/** Copy the stored session of `from` into the row of `to`, as anyone who can write to the table could. */
+async function transplant(scope: Scope, from: string, to: string): Promise<void> {
+  const row = await scope.readRow(from);
+  await scope.table().where(scope.sidColumn, to).update({ sess: JSON.stringify(row?.sess) });
+}
+
+/** An envelope of the first format (before 6.0), which authenticated the format and key id but not the session. */
+function firstFormatEnvelope(key: Buffer, keyId: string, session: unknown): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: 16 });
+  cipher.setAAD(Buffer.from(`aes-256-gcm:1\0${keyId}`, 'utf8'));
+  const data = Buffer.concat([cipher.update(JSON.stringify(session), 'utf8'), cipher.final()]);
+  const [ivText, tag, d] = [iv, cipher.getAuthTag(), data].map((bytes) => bytes.toString('base64'));
+  return JSON.stringify({ csk: 'aes-256-gcm:1', k: keyId, iv: ivText, t: tag, d });
+}
+
 async function expectUndecryptable(store: KnexStore, sid: string): Promise<void> {
   const { message } = await expectInvalidSessionRead(store, sid);
   expect(message).toMatch(/could not be decrypted|is not encrypted/);
@@ -44,8 +60,12 @@ async function expectUndecryptable(store: KnexStore, sid: string): Promise<void>
 export function atRestCases(ctx: SuiteContext): void {
   describe('at rest', () => {
     describe('with an encrypting serializer', () => {
-      const encrypted = (keys: Buffer[], extra: Partial<KnexStoreOptions> = {}): Partial<KnexStoreOptions> => ({
-        serializer: createEncryptedSerializer({ keys }),
+      const encrypted = (
+        keys: Buffer[],
+        extra: Partial<KnexStoreOptions> = {},
+        options: Partial<EncryptedSerializerOptions> = {},
+      ): Partial<KnexStoreOptions> => ({
+        serializer: createEncryptedSerializer({ keys, ...options }),
         ...extra,
       });
       const scope = useScope(ctx, { label: 'encrypted', storeOptions: encrypted([KEY_A]) });
@@ -61,7 +81,32 @@ export function atRestCases(ctx: SuiteContext): void {
         expect(raw).toContain(sid);
         expect(raw).not.toContain(MARKER);
         expect(raw).not.toContain('nested');
-        expect((await scope.readRow(sid))?.sess).toMatchObject({ csk: 'aes-256-gcm:1' });
+        expect((await scope.readRow(sid))?.sess).toMatchObject({ csk: 'aes-256-gcm:2' });
+      });
+
+      it("refuses a session copied into another session's row: the ciphertext is bound to its stored id", async () => {
+        const victim = scope.sid('victim');
+        const attacker = scope.sid('attacker');
+        await scope.store.set(victim, liveSession({ secret: MARKER, role: 'admin' }));
+        await scope.store.set(attacker, liveSession({ role: 'guest' }));
+        await transplant(scope, victim, attacker);
+        await expectUndecryptable(scope.store, attacker);
+        await expect(scope.store.get(victim)).resolves.toMatchObject({ role: 'admin' });
+      });
+
+      it('reads a row of the first format (before 6.0) and writes it bound on its next set; allowUnbound: false refuses it', async () => {
+        const probe = scope.sid('probe');
+        await scope.store.set(probe, liveSession());
+        const keyId = ((await scope.readRow(probe))?.sess as { k: string }).k;
+        const sid = scope.sid('format1');
+        const session = liveSession({ secret: MARKER });
+        await scope.writeRow(sid, firstFormatEnvelope(KEY_A, keyId, session), Date.now() + HOUR);
+        const strict = scope.open(encrypted([KEY_A], {}, { allowUnbound: false }));
+        await expectUndecryptable(strict, sid);
+        await expect(scope.store.get(sid)).resolves.toEqual(roundTrip(session));
+        await scope.store.set(sid, session);
+        expect((await scope.readRow(sid))?.sess).toMatchObject({ csk: 'aes-256-gcm:2' });
+        await expect(strict.get(sid)).resolves.toEqual(roundTrip(session));
       });
 
       it('keeps an encrypted session readable through touch', async () => {
@@ -157,6 +202,18 @@ export function atRestCases(ctx: SuiteContext): void {
         expect(raw).not.toContain(MARKER);
         await store.destroy(sid);
         expect(await scope.readRow(hash(sid))).toBeUndefined();
+      });
+
+      it("with an encrypting serializer, refuses a session copied into another session's row", async () => {
+        const store = scope.open({ hashSid, serializer: createEncryptedSerializer({ keys: [KEY_A] }) });
+        const [victim, attacker] = [scope.sid('victim'), scope.sid('attacker')];
+        await store.set(victim, liveSession({ role: 'admin' }));
+        await store.set(attacker, liveSession({ role: 'guest' }));
+        await transplant(scope, hash(victim), hash(attacker));
+        const outcome = await withCallback((done) => store.get(attacker, done));
+        expect(errorName(outcome.error)).toBe('InvalidSessionError');
+        expect((outcome.error as Error).message).toMatch(/could not be decrypted/);
+        await expect(store.get(victim)).resolves.toMatchObject({ role: 'admin' });
       });
     });
 
