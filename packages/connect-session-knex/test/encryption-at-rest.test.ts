@@ -11,7 +11,6 @@ import { ConnectSessionKnexStore, createEncryptedSerializer, type KnexStoreOptio
 interface AppSession {
   views?: number;
   user?: string;
-  boundTo?: string;
 }
 const fields = (req: express.Request): AppSession => req.session as unknown as AppSession;
 
@@ -42,15 +41,10 @@ function storeWith(keys: string[], extra: Partial<KnexStoreOptions> = {}): Conne
   return store;
 }
 
-/** The README's app, with its login route and the check that binds a session to its id. */
+/** The README's app, with a login route that starts a fresh session for the user. */
 function appWith(store: ConnectSessionKnexStore): express.Express {
   const app = express();
   app.use(session({ store, secret: 'cookie-secret', resave: false, saveUninitialized: false }));
-  app.use((req, _res, next) => {
-    const { boundTo } = fields(req);
-    if (boundTo === undefined || boundTo === req.sessionID) return next();
-    req.session.regenerate(next);
-  });
   app.get('/', (req, res) => {
     const session = fields(req);
     session.views = (session.views ?? 0) + 1;
@@ -60,7 +54,6 @@ function appWith(store: ConnectSessionKnexStore): express.Express {
     req.session.regenerate((error) => {
       if (error) return next(error);
       fields(req).user = req.params.user;
-      fields(req).boundTo = req.sessionID;
       res.json({ sid: req.sessionID });
     });
   });
@@ -108,7 +101,7 @@ it('rotates keys as the README says, re-encrypting the rows still under the old 
     const text = typeof sess === 'string' ? sess : JSON.stringify(sess);
     await db('sessions')
       .where({ sid })
-      .update({ sess: await serializer.stringify(await serializer.parse(text)) });
+      .update({ sess: await serializer.stringify(await serializer.parse(text, { sid }), { sid }) });
   }
   expect(await keyIds()).toEqual([underB, underB]);
   const after = appWith(storeWith([B]));
@@ -116,36 +109,30 @@ it('rotates keys as the README says, re-encrypting the rows still under the old 
   await request(after).get('/').set('Cookie', idle).expect(200, /"views":2/);
 });
 
-it("refuses a victim's ciphertext copied into the attacker's row, thanks to the README's binding check", async () => {
-  const app = appWith(storeWith([A]));
+/** Log in a victim and an attacker, then copy the victim's row's ciphertext over the attacker's own row. */
+async function copyVictimCiphertext(app: express.Express): Promise<{ attacker: string; attackerSid: string }> {
   await request(app).post('/login/victim').expect(200);
   const login = await request(app).post('/login/attacker').expect(200);
-  const attacker = cookieOf(login);
-  // The attacker can write to the table but holds no key: they copy the victim's ciphertext over their own row.
-  const own = createHmac('sha256', ID_SECRET).update(login.body.sid as string, 'utf8').digest('hex');
-  const rows = (await db('sessions').select('sid', 'sess')) as Array<{ sid: string; sess: string }>;
-  const victimRow = rows.find((row) => row.sid !== own)!;
-  await db('sessions').where({ sid: own }).update({ sess: victimRow.sess });
-  const { body } = await request(app).get('/').set('Cookie', attacker).expect(200);
-  expect(body).toMatchObject({ user: null, views: 1 });
-  expect(body.sid).not.toBe(login.body.sid);
-});
-
-it('without the binding check, the copied ciphertext would log the attacker in as the victim', async () => {
-  const store = storeWith([A]);
-  const app = express();
-  app.use(session({ store, secret: 'cookie-secret', resave: false, saveUninitialized: false }));
-  app.post('/login/:user', (req, res) => {
-    fields(req).user = req.params.user;
-    res.json({ sid: req.sessionID });
-  });
-  app.get('/', (req, res) => res.json({ user: fields(req).user ?? null }));
-  await request(app).post('/login/victim').expect(200);
-  const login = await request(app).post('/login/attacker').expect(200);
+  // The attacker can write to the table but holds no key.
   const own = createHmac('sha256', ID_SECRET).update(login.body.sid as string, 'utf8').digest('hex');
   const rows = (await db('sessions').select('sid', 'sess')) as Array<{ sid: string; sess: string }>;
   await db('sessions').where({ sid: own }).update({ sess: rows.find((row) => row.sid !== own)!.sess });
-  await request(app).get('/').set('Cookie', cookieOf(login)).expect(200, { user: 'victim' });
+  return { attacker: cookieOf(login), attackerSid: login.body.sid as string };
+}
+
+it("refuses a victim's ciphertext copied into the attacker's row: it is bound to the victim's stored id", async () => {
+  const { attacker } = await copyVictimCiphertext(appWith(storeWith([A])));
+  // The copied row fails to decrypt: an error, never the victim's session.
+  const served = await request(appWith(storeWith([A]))).get('/').set('Cookie', attacker).expect(500);
+  expect(served.text).not.toContain('victim');
+});
+
+it("with onCorruptSession: 'delete', the copied row reads as no session and the attacker starts afresh", async () => {
+  const app = appWith(storeWith([A], { onCorruptSession: 'delete' }));
+  const { attacker, attackerSid } = await copyVictimCiphertext(app);
+  const { body } = await request(app).get('/').set('Cookie', attacker).expect(200);
+  expect(body).toMatchObject({ user: null, views: 1 });
+  expect(body.sid).not.toBe(attackerSid);
 });
 
 function cookieOf(response: request.Response): string {
