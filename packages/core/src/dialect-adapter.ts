@@ -47,6 +47,22 @@ export function rowColumns(table: SessionTable, row: SessionRow): Array<[column:
 }
 
 /**
+ * Every identifier of the table, each with the option that names it (`columns.<name>` for an extra column): for an
+ * adapter's `validateTable`, so that a dialect's rule on names reaches every one of them.
+ */
+export function tableIdentifiers(table: SessionTable): Array<[option: string, name: string]> {
+  const names: Array<[string, string | undefined]> = [
+    ['schemaName', table.schemaName],
+    ['tableName', table.tableName],
+    ['sidFieldName', table.sidColumn],
+    ['sessFieldName', table.sessColumn],
+    ['expiredFieldName', table.expiredColumn],
+    ...table.extraColumns.map((column): [string, string] => [`columns.${column}`, column]),
+  ];
+  return names.filter((entry): entry is [string, string] => entry[1] !== undefined);
+}
+
+/**
  * What a SQL dialect must tell the store. Everything else (options, expiry rules, callbacks,
  * serialisation, bootstrap, the sweep, errors) lives once in `KnexStore`.
  *

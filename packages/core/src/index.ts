@@ -19,6 +19,7 @@ export {
   BaseDialectAdapter,
   rowCount,
   rowColumns,
+  tableIdentifiers,
   type DialectAdapter,
   type SessionRow,
   type SessionTable,

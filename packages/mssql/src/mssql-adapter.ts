@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import {
   BaseDialectAdapter,
   ConfigurationError,
+  tableIdentifiers,
   withPinnedConnection,
   type SessionRow,
   type SessionTable,
@@ -64,12 +65,12 @@ function qualifiedName(table: SessionTable): string {
 
 /**
  * knex quotes SQL Server names by bracketing them after deleting every `[` and `]`, while its `hasTable` compares
- * the name as given: such a table would be created under one name and looked for under another.
+ * the name as given: such a table would be created under one name and looked for under another, and two column names
+ * that differ only in brackets would land on one column. Every name is checked: table, schema and every column.
  */
 function refuseBrackets(table: SessionTable): void {
-  const names = { schemaName: table.schemaName, tableName: table.tableName, sidFieldName: table.sidColumn };
-  for (const [option, name] of Object.entries(names)) {
-    if (name && /[[\]]/.test(name)) {
+  for (const [option, name] of tableIdentifiers(table)) {
+    if (/[[\]]/.test(name)) {
       throw new ConfigurationError(option, 'must not contain "[" or "]" on SQL Server (knex drops them from names)');
     }
   }

@@ -108,11 +108,20 @@ describe('names', () => {
     expect(recording.statements[0]!.values).toEqual([names.tableName, names.schemaName]);
   });
 
-  it('with "[" or "]" are refused at construction, because knex deletes brackets when quoting but not when looking the table up', () => {
-    for (const option of ['tableName', 'schemaName', 'sidFieldName'] as const) {
+  it('with "[" or "]" are refused at construction, every name of the table: knex deletes brackets when quoting', () => {
+    const bracketed: Array<[option: string, options: Record<string, unknown>]> = [
+      ['tableName', { tableName: 'a]b' }],
+      ['schemaName', { schemaName: 'a]b' }],
+      ['sidFieldName', { sidFieldName: 'a]b' }],
+      ['sessFieldName', { sessFieldName: '[sess]' }],
+      ['expiredFieldName', { expiredFieldName: 'exp[ired' }],
+      // Without the check, both would be the column [userId]: one value written over the other.
+      ['columns.[userId]', { columns: { userId: () => 'a', '[userId]': () => 'b' } }],
+    ];
+    for (const [option, options] of bracketed) {
       let refused: unknown;
       try {
-        open({ [option]: 'a]b' });
+        open(options);
       } catch (error) {
         refused = error;
       }
