@@ -91,6 +91,13 @@ export interface DialectAdapter {
    */
   readonly supportsSchema: boolean;
   /**
+   * Whether a CREATE TABLE inside a transaction stays in it and can be rolled back to a savepoint (PostgreSQL), rather
+   * than commit the transaction (MySQL, Oracle). When true, `createSessionTable` given a transaction creates the
+   * table under a savepoint, so that losing a race with another creator leaves the caller's transaction usable.
+   * Default `false`.
+   */
+  readonly transactionalDdl?: boolean;
+  /**
    * Refuse a table, schema or column name this dialect cannot keep as written, by throwing a `ConfigurationError`
    * naming the option. Called once, in the store's constructor, after core's own checks. Default: none.
    */
@@ -192,6 +199,7 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
   abstract readonly name: string;
   readonly dialects?: readonly string[];
   readonly supportsSchema: boolean = true;
+  readonly transactionalDdl: boolean = false;
   readonly sweepBatchSize?: number;
   readonly sweepRestRatio?: number;
   createDefaultKnex?(): Knex;

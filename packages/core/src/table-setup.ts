@@ -72,8 +72,14 @@ export function checkDialect(knex: Knex, adapter: DialectAdapter): void {
  */
 export async function ensureSessionTable(knex: Knex, adapter: DialectAdapter, table: SessionTable): Promise<boolean> {
   if (await adapter.hasTable(knex, table)) return false;
+  const create = async (db: Knex): Promise<void> => {
+    await table.schema(db).createTable(table.tableName, (builder) => adapter.defineTable(builder, table));
+  };
   try {
-    await table.schema(knex).createTable(table.tableName, (builder) => adapter.defineTable(builder, table));
+    // In the caller's transaction, under a savepoint where the dialect has them for DDL: a CREATE that fails because
+    // another process created the table first then aborts only the savepoint, not the caller's transaction.
+    const inTransaction = (knex as { isTransaction?: unknown }).isTransaction === true;
+    await (inTransaction && adapter.transactionalDdl ? knex.transaction(create) : create(knex));
     return true;
   } catch (error) {
     // If even the check fails, the creation's error is the one worth reporting.
@@ -86,7 +92,9 @@ export async function ensureSessionTable(knex: Knex, adapter: DialectAdapter, ta
  * Create the session table (with its index on the expiry column, and the `columns` option's extra columns) as a store
  * with these options would: for a deployment whose application user may not run DDL, run this once with a user who
  * may, then start the stores with `createTable: false`. Idempotent: a table that exists is left as it is (see
- * {@link checkTableShape} to check it). `knex` may be a transaction, such as a knex migration's.
+ * {@link checkTableShape} to check it). `knex` may be a transaction, such as a knex migration's: where the dialect's
+ * DDL is transactional (PostgreSQL), the table is created under a savepoint, so that another process creating it at
+ * the same moment leaves that transaction usable.
  *
  * Resolves `true` when it created the table, `false` when the table was there already.
  *

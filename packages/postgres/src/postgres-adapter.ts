@@ -41,6 +41,8 @@ export function sweepLockKey(table: SessionTable): string {
 export class PostgresAdapter extends BaseDialectAdapter {
   override readonly name = 'postgresql';
   override readonly dialects = ['postgresql'] as const;
+  /** CREATE TABLE is transactional: createSessionTable in a transaction runs it under a savepoint. */
+  override readonly transactionalDdl = true;
   /** Whether a table this adapter creates stores sessions as `jsonb`. */
   readonly jsonb: boolean;
 

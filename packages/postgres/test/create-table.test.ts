@@ -1,8 +1,11 @@
-import type { Knex } from 'knex';
+import { knex, type Knex } from 'knex';
+import { describeLive } from '@csk/conformance/scenarios/live';
+import { waitFor } from '@csk/conformance';
 import { ConfigurationError, createSessionTable, PostgresStore } from '@csk/postgres';
-import { pgliteKnex } from './targets.js';
+import { pgliteKnex, serverConfig } from './targets.js';
 
-// The PostgreSQL package's createSessionTable, on PGlite: the options the store takes, jsonb included.
+// The PostgreSQL package's createSessionTable, on PGlite: the options the store takes, jsonb included; and on a
+// server, inside a transaction that races another creator.
 
 let db: Knex;
 beforeAll(() => {
@@ -41,4 +44,35 @@ it('refuses a jsonb that is no boolean with a ConfigurationError, before any sta
     ConfigurationError,
   );
   expect(await db.schema.hasTable('never')).toBe(false);
+});
+
+describeLive('CSK_PG_URL', 'PostgreSQL server', (url) => {
+  it('createSessionTable in a transaction loses a race with another creator and the transaction goes on', async () => {
+    const server = knex(serverConfig(url));
+    const name = `csk_race_${Math.random().toString(16).slice(2, 10)}`;
+    const first = await server.transaction();
+    const second = await server.transaction();
+    try {
+      await expect(createSessionTable(first, { tableName: name })).resolves.toBe(true);
+      // The second CREATE TABLE waits for the first transaction: commit it only once the second is seen waiting.
+      const racing = createSessionTable(second, { tableName: name });
+      racing.catch(() => {});
+      await waitFor('the second CREATE TABLE to wait on the first', async () => {
+        const waiting = await server('pg_stat_activity')
+          .whereNotNull('wait_event_type')
+          .andWhereILike('query', `%create table%${name}%`)
+          .count({ n: '*' });
+        return Number(waiting[0]?.n) > 0;
+      });
+      await first.commit();
+      await expect(racing).resolves.toBe(false);
+      // The caller's transaction is still usable: the failed CREATE was rolled back to its savepoint only.
+      await expect(second.raw('select 1 as one')).resolves.toMatchObject({ rows: [{ one: 1 }] });
+      await second.commit();
+    } finally {
+      for (const trx of [first, second]) if (!trx.isCompleted()) await trx.rollback().catch(() => {});
+      await server.schema.dropTableIfExists(name);
+      await server.destroy();
+    }
+  });
 });
