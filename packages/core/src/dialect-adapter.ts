@@ -91,8 +91,8 @@ export interface DialectAdapter {
    */
   readonly supportsSchema: boolean;
   /**
-   * Whether a CREATE TABLE inside a transaction stays in it and can be rolled back to a savepoint (PostgreSQL), rather
-   * than commit the transaction (MySQL, Oracle). When true, `createSessionTable` given a transaction creates the
+   * Whether a CREATE TABLE inside a transaction stays in it and can be rolled back to a savepoint, rather than commit
+   * the transaction as some engines do. When true, `createSessionTable` given a transaction creates the
    * table under a savepoint, so that losing a race with another creator leaves the caller's transaction usable.
    * Default `false`.
    */

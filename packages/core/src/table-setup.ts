@@ -93,7 +93,7 @@ export async function ensureSessionTable(knex: Knex, adapter: DialectAdapter, ta
  * with these options would: for a deployment whose application user may not run DDL, run this once with a user who
  * may, then start the stores with `createTable: false`. Idempotent: a table that exists is left as it is (see
  * {@link checkTableShape} to check it). `knex` may be a transaction, such as a knex migration's: where the dialect's
- * DDL is transactional (PostgreSQL), the table is created under a savepoint, so that another process creating it at
+ * DDL is transactional (see `DialectAdapter.transactionalDdl`), the table is created under a savepoint, so that another process creating it at
  * the same moment leaves that transaction usable.
  *
  * Resolves `true` when it created the table, `false` when the table was there already.
