@@ -18,6 +18,7 @@ import {
 import { expiryOf } from './expiry.js';
 import { LONE_SURROGATE, resolveOptions, type KnexStoreOptions, type ResolvedOptions } from './options.js';
 import type { Serializer } from './serializer.js';
+import { ReadCoalescer } from './read-coalescer.js';
 import { SessionStatements } from './session-statements.js';
 import { TouchThrottle } from './touch-throttle.js';
 import { addMissingColumns, adapterTable, checkDialect, checkTableShape, ensureSessionTable } from './table-setup.js';
@@ -216,6 +217,8 @@ export class KnexStore extends session.Store {
   readonly #availability: Availability;
   readonly #statements: SessionStatements;
   readonly #touches: TouchThrottle;
+  /** With `coalesceReads`: the reads of one event-loop turn, sent as one statement. */
+  readonly #reads: ReadCoalescer | undefined;
 
   constructor(options: KnexStoreOptions | undefined, adapter: DialectAdapter) {
     super();
@@ -238,6 +241,12 @@ export class KnexStore extends session.Store {
       bindExpiry: (knex, value) => this.#bound(knex, value),
     });
     this.#touches = new TouchThrottle(this.options.touchAfter);
+    this.#reads = this.options.coalesceReads
+      ? new ReadCoalescer(
+          (sid) => this.#statements.get(this.knex, sid, this.#encodeExpiry(Date.now())),
+          (sids) => this.#statements.getMany(this.knex, sids, this.#encodeExpiry(Date.now())),
+        )
+      : undefined;
     this.#availability = new Availability({
       probe: () => this.#probe(),
       isConnectionError: (error) =>
@@ -274,7 +283,7 @@ export class KnexStore extends session.Store {
     return settle(
       this.#run('get', async (knex, now) => {
         const key = this.#key(checkSid(sid));
-        const row = await this.#statements.get(knex, key, now);
+        const row = this.#reads ? await this.#reads.read(key) : await this.#statements.get(knex, key, now);
         return row.found ? this.#readSession(knex, row.value, key) : null;
       }),
       callback,

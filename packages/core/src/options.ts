@@ -50,6 +50,14 @@ export interface KnexStoreOptions {
    */
   fastPath?: boolean;
   /**
+   * Gather the `get`s that arrive within one turn of the event loop (under load: the requests a server parses
+   * together) and read their sessions with one statement (`WHERE sid IN (…)`), instead of one statement and one pooled
+   * connection each. Each `get` answers as it would alone (a corrupt or missing row fails or misses only its own
+   * caller); a failed statement fails the `get`s it carried. The cost: a `get` waits for the end of the current turn
+   * (a `setImmediate`) before its statement leaves. Default `false`.
+   */
+  coalesceReads?: boolean;
+  /**
    * Milliseconds after which an operation the database has not answered fails with a `DatabaseError` (whose cause
    * has the code `CSK_OPERATION_TIMEOUT`), so that a request never waits on a connection that stalls (packets
    * dropped, not refused) until TCP gives up. The statement itself is not cancelled. The sweep is not bounded. `0`
@@ -114,6 +122,7 @@ export interface ResolvedOptions {
   readonly disableTouch: boolean;
   readonly touchAfter: number;
   readonly fastPath: boolean;
+  readonly coalesceReads: boolean;
   readonly operationTimeout: number;
   readonly onCorruptSession: 'error' | 'delete';
   readonly columns: ReadonlyArray<ExtraColumn>;
@@ -148,6 +157,7 @@ const KNOWN_KEYS = new Set([
   'disableTouch',
   'touchAfter',
   'fastPath',
+  'coalesceReads',
   'operationTimeout',
   'onCorruptSession',
   'columns',
@@ -323,6 +333,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     disableTouch: boolean('disableTouch', options.disableTouch, false),
     touchAfter: touchAfter(options.touchAfter),
     fastPath: boolean('fastPath', options.fastPath, true),
+    coalesceReads: boolean('coalesceReads', options.coalesceReads, false),
     operationTimeout: operationTimeout(options.operationTimeout),
     onCorruptSession: corruptSessionPolicy(options.onCorruptSession),
     columns,

@@ -148,6 +148,8 @@ export class SessionStatements {
   #lease: Lease | undefined;
   /** Settles once the last lease's connection is back in the pool. */
   #leaseReturned: Promise<void> = Promise.resolve();
+  /** The compiled reads of several sids, by their count (`null`: knex compiled that one unexpectedly). */
+  readonly #getMany = new Map<number, Compiled | null>();
 
   /**
    * `bindExpiry` turns an encoded expiry into what a statement holds (the adapter's cast, where it has one): every
@@ -181,6 +183,37 @@ export class SessionStatements {
     }
     const rows: Record<string, unknown>[] = await this.#select(knex, sid, now);
     return rows.length > 0 ? { found: true, value: rows[0]![this.#table.sessColumn] } : { found: false };
+  }
+
+  /**
+   * The stored `sess` values of the live sessions among `sids` (distinct), by sid: one statement for all of them,
+   * compiled once per count of sids on the fast path.
+   */
+  async getMany(knex: Knex, sids: readonly string[], now: Knex.Value): Promise<Map<string, unknown>> {
+    const native = this.#native === undefined ? await this.#prepare(knex) : this.#native;
+    const found = new Map<string, unknown>();
+    if (native && native.knex === knex) {
+      let statement = this.#getMany.get(sids.length);
+      if (statement === undefined) {
+        const stand = sids.map((_, i) => placeholder(i));
+        statement = compile(`get${sids.length}`, this.#selectMany(knex, stand, placeholder(sids.length)), sids.length + 1) ?? null;
+        this.#getMany.set(sids.length, statement);
+      }
+      const compiled = statement;
+      if (compiled) {
+        const rows = await this.#run(native, (connection) =>
+          native.executor.read(connection, compiled, valuesOf(compiled, [...sids, now])),
+        );
+        if (rows !== REFUSED) {
+          for (const row of rows) found.set(String(row[0]), row[1]);
+          return found;
+        }
+      }
+    }
+    const t = this.#table;
+    const rows: Record<string, unknown>[] = await this.#selectMany(knex, sids, now);
+    for (const row of rows) found.set(String(row[t.sidColumn]), row[t.sessColumn]);
+    return found;
   }
 
   /** Insert the row or replace the one of the same sid. */
@@ -238,6 +271,15 @@ export class SessionStatements {
       .where(t.sidColumn, sid)
       .andWhere(t.expiredColumn, '>', this.#bindExpiry(knex, now))
       .limit(1);
+  }
+
+  #selectMany(knex: Knex, sids: readonly string[], now: Knex.Value): Knex.QueryBuilder {
+    const t = this.#table;
+    return t
+      .query(knex)
+      .select(t.sidColumn, t.sessColumn)
+      .whereIn(t.sidColumn, sids as string[])
+      .andWhere(t.expiredColumn, '>', this.#bindExpiry(knex, now));
   }
 
   #update(knex: Knex, sid: string, expired: Knex.Value, now: Knex.Value): Knex.QueryBuilder {

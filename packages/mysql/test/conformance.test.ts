@@ -15,4 +15,13 @@ describeLive('CSK_MYSQL_URL', 'MySQL/MariaDB server', (url) => {
       isolated: { packageDir, storeModule, storeExport: 'MysqlStore', knexConfig },
     });
   }
+  // The whole suite again with the reads of one event-loop turn sent as one statement.
+  const knexConfig = serverConfig(url, CLIENTS[0]);
+  describeStoreConformance({
+    name: `MySQL/MariaDB (${CLIENTS[0]}, coalesceReads)`,
+    fuzzRuns: SECONDARY_FUZZ_RUNS,
+    createKnex: () => knex(knexConfig),
+    createStore: (options) => createStore({ coalesceReads: true, ...options }),
+    isolated: { packageDir, storeModule, storeExport: 'MysqlStore', knexConfig },
+  });
 });

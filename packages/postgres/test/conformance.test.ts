@@ -22,6 +22,14 @@ describeLive('CSK_PG_URL', 'PostgreSQL server', (url) => {
     createStore,
     isolated: { packageDir, storeModule, storeExport: 'PostgresStore', knexConfig },
   });
+  // The whole suite again with the reads of one event-loop turn sent as one statement.
+  describeStoreConformance({
+    name: 'PostgreSQL (pg, coalesceReads)',
+    fuzzRuns: SECONDARY_FUZZ_RUNS,
+    createKnex: () => knex(knexConfig),
+    createStore: (options) => createStore({ coalesceReads: true, ...options }),
+    isolated: { packageDir, storeModule, storeExport: 'PostgresStore', knexConfig },
+  });
 });
 
 // The same server through PgBouncer in transaction pooling mode (scripts/pgbouncer.sh, which CI starts): each

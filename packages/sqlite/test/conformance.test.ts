@@ -30,3 +30,19 @@ for (const client of ['sqlite3', 'better-sqlite3'] as const) {
     });
   }
 }
+
+// The whole suite again with the reads of one event-loop turn sent as one statement.
+{
+  const knexConfig: Knex.Config = {
+    client: 'better-sqlite3',
+    connection: { filename: path.join(tempDir, 'coalesce.sqlite') },
+    useNullAsDefault: true,
+  };
+  describeStoreConformance({
+    name: 'better-sqlite3 (file, coalesceReads)',
+    fuzzRuns: SECONDARY_FUZZ_RUNS,
+    createKnex: () => knex(knexConfig),
+    createStore: (options) => new SqliteStore({ coalesceReads: true, ...options }),
+    isolated: { packageDir, storeModule, storeExport: 'SqliteStore', knexConfig },
+  });
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { useScope } from '../scope.js';
 import type { SuiteContext } from '../target.js';
-import { liveSession, roundTrip } from '../util.js';
+import { HOUR, liveSession, roundTrip } from '../util.js';
 
 const ROUNDS = 20;
 const WRITERS = 16;
@@ -26,6 +26,25 @@ export function concurrencyCases(ctx: SuiteContext): void {
         const stored = await scope.store.get(sid);
         expect(versions.map((session) => roundTrip(session))).toContainEqual(stored);
       }
+    });
+
+    // With coalesceReads these share one statement; each must still answer exactly as it would alone.
+    it.each([false, true])('parallel gets (coalesceReads: %s): each answers for its own sid only', async (coalesceReads) => {
+      const store = scope.open({ coalesceReads });
+      const live = Array.from({ length: 12 }, (_, i) => ({ sid: scope.sid(`many${i}`), session: liveSession({ i }) }));
+      await Promise.all(live.map(({ sid, session }) => store.set(sid, session)));
+      const missing = scope.sid('missing');
+      const expired = scope.sid('expired');
+      await scope.writeRow(expired, JSON.stringify(liveSession({ old: true })), Date.now() - HOUR);
+      const corrupt = scope.sid('corrupt');
+      await scope.writeRow(corrupt, '[1, 2]', Date.now() + HOUR);
+      const asked = [...live.map(({ sid }) => sid), missing, expired, corrupt, live[0]!.sid];
+      const results = await Promise.allSettled(asked.map((sid) => store.get(sid)));
+      live.forEach(({ session }, i) => expect(results[i]).toEqual({ status: 'fulfilled', value: roundTrip(session) }));
+      expect(results[live.length]).toEqual({ status: 'fulfilled', value: null });
+      expect(results[live.length + 1]).toEqual({ status: 'fulfilled', value: null });
+      expect(results[live.length + 2]).toMatchObject({ status: 'rejected', reason: { name: 'InvalidSessionError', sid: corrupt } });
+      expect(results[live.length + 3]).toEqual({ status: 'fulfilled', value: roundTrip(live[0]!.session) });
     });
   });
 }
