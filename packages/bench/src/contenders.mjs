@@ -114,6 +114,13 @@ export const CONTENDERS = [
   },
   { id: 'pg-ours', label: '@csk/postgres', dialect: 'postgresql', role: 'ours', create: ours('postgresql', PostgresStore) },
   {
+    id: 'pg-ours-coalesce',
+    label: '@csk/postgres, coalesceReads',
+    dialect: 'postgresql',
+    role: 'ours-option',
+    create: ours('postgresql', PostgresStore, { coalesceReads: true }),
+  },
+  {
     id: 'pg-simple',
     label: 'connect-pg-simple 10',
     dialect: 'postgresql',
@@ -135,6 +142,13 @@ export const CONTENDERS = [
     create: ({ id }) => createFloor('mysql', { table: tableOf(id) }),
   },
   { id: 'my-ours', label: '@csk/mysql', dialect: 'mysql', role: 'ours', create: ours('mysql', MysqlStore) },
+  {
+    id: 'my-ours-coalesce',
+    label: '@csk/mysql, coalesceReads',
+    dialect: 'mysql',
+    role: 'ours-option',
+    create: ours('mysql', MysqlStore, { coalesceReads: true }),
+  },
   {
     id: 'my-session',
     label: 'express-mysql-session 3',

@@ -3,7 +3,7 @@
 // results/latest.json, results/latest.md and results/chart.svg.
 //
 //   node src/main.mjs [--quick] [--only=id,id] [--skip-store] [--skip-http] [--skip-import]
-//                     [--latency=MS | --no-latency | --latency-only]
+//                     [--latency=MS | --no-latency | --latency-only] [--scenarios=write,read] [--rounds=N]
 //
 // --quick shrinks every size and duration (a smoke run, figures meaningless); --only keeps the named contenders.
 // --latency sets the round trip to the servers in the latency pass (whole ms, default 1; see src/latency.mjs);
@@ -30,12 +30,16 @@ const inner = option('inner');
 const latencyOnly = args.includes('--latency-only');
 const roundTripMs = Math.max(1, Math.round(Number(option('latency') ?? 1)));
 const size = sizes(quick);
+/** --scenarios=write,read keeps those HTTP scenarios; --rounds=N sets the rounds of every phase. */
+const scenarioIds = option('scenarios')?.split(',');
+const httpScenarios = SCENARIOS.filter((s) => !scenarioIds || scenarioIds.includes(s.id));
+if (option('rounds')) size.store.rounds = size.http.rounds = Number(option('rounds'));
 const started = Date.now();
 const log = (line) => console.log(line.replace(/^(\n*)/, `$1[${String(Math.round((Date.now() - started) / 1000)).padStart(3)} s] `));
 
 /** The scenarios and contenders of the latency pass: the network databases' stores, /write and /read. */
 const LATENCY_SCENARIOS = ['write', 'read'];
-const LATENCY_CONTENDERS = ['redis', 'pg-floor', 'pg-ours', 'pg-simple', 'my-floor', 'my-ours', 'my-session'];
+const LATENCY_CONTENDERS = ['redis', 'pg-floor', 'pg-ours', 'pg-ours-coalesce', 'pg-simple', 'my-floor', 'my-ours', 'my-ours-coalesce', 'my-session'];
 
 const STORE_SCENARIO = {
   id: 'store',
@@ -87,7 +91,7 @@ async function latencyPass() {
     { name: 'MariaDB', url: MYSQL_URL, defaultPort: 3306, env: 'CSK_MYSQL_URL' },
     { name: 'Redis', url: REDIS_URL, defaultPort: 6379, env: 'CSK_REDIS_URL' },
   ].filter((server) => available[{ CSK_PG_URL: 'postgresql', CSK_MYSQL_URL: 'mysql', CSK_REDIS_URL: 'redis' }[server.env]]);
-  const argv = [fileURLToPath(import.meta.url), `--inner=${file}`, `--only=${ids.join(',')}`, ...(quick ? ['--quick'] : [])];
+  const argv = [fileURLToPath(import.meta.url), `--inner=${file}`, `--only=${ids.join(',')}`, ...args.filter((a) => /^--(quick|rounds=)/.test(a))];
   try {
     const code = await runBehindLatency({ roundTripMs, servers, argv });
     if (code !== 0) throw new Error(`the latency pass exited with ${code}`);
@@ -134,7 +138,7 @@ try {
   if (!args.includes('--skip-http') && !latencyOnly) {
     // The store-owned SQLite files are a store-level comparison; over HTTP each database runs once, on its knex.
     await reset();
-    for (const { scenario, results, rows } of await http(chosen.filter((c) => c.dialect !== 'sqlite-default'), SCENARIOS)) {
+    for (const { scenario, results, rows } of await http(chosen.filter((c) => c.dialect !== 'sqlite-default'), httpScenarios)) {
       raw[scenario.id] = results;
       scenarios.push({ id: scenario.id, label: about(scenario, size.http), rows });
     }
