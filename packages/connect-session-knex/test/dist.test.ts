@@ -42,7 +42,7 @@ describe('the built package', () => {
     expect(result).toMatchObject({
       format,
       session: { views: 1 },
-      all: { smoke: { views: 1 } },
+      all: [{ views: 1 }],
       length: 1,
       adapter: 'SqliteAdapter',
       exports: ['ConnectSessionKnexStore', 'KnexStore', 'SqliteStore', 'SqliteAdapter', 'UnsupportedDialectError'],

@@ -131,9 +131,10 @@ describe('express-session on new ConnectSessionKnexStore() with no options', () 
     expect(after.body.views).toBe(1);
   });
 
-  it('lists live sessions keyed by sid, as MemoryStore does', async () => {
+  it('lists live sessions as an array with all(), and keyed by sid with allById()', async () => {
     const login = await request(appWith(store)).get('/count').expect(200);
-    const all = await store.all();
-    expect(all?.[login.body.sid]).toMatchObject({ views: 1 });
+    expect(await store.all()).toEqual([expect.objectContaining({ views: 1 })]);
+    const byId = await store.allById();
+    expect(byId?.[login.body.sid]).toMatchObject({ views: 1 });
   });
 });

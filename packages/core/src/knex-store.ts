@@ -431,10 +431,24 @@ export class KnexStore extends session.Store {
     );
   }
 
-  /** Every live session, keyed by sid (the shape of express-session's MemoryStore). */
-  override all(callback?: Callback<Record<string, SessionData>>): Promise<Record<string, SessionData> | undefined> {
+  /**
+   * Every live session, as an array: the shape express-session documents for `all` and connect-session-knex 5
+   * returned. The sessions carry no ids; {@link KnexStore.allById} gives them keyed by id.
+   */
+  override all(callback?: Callback<SessionData[]>): Promise<SessionData[] | undefined> {
     return settle(
-      this.#run('all', (knex, now) => this.#liveSessions(knex, now)),
+      this.#run('all', async (knex, now) => Object.values(await this.#liveSessions(knex, now))),
+      callback,
+    );
+  }
+
+  /**
+   * Every live session keyed by its stored id (the sid, or its hash with `hashSid`): the shape of express-session's
+   * MemoryStore `all`. Keys are own properties, so a sid such as `"__proto__"` is an ordinary key.
+   */
+  allById(callback?: Callback<Record<string, SessionData>>): Promise<Record<string, SessionData> | undefined> {
+    return settle(
+      this.#run('allById', (knex, now) => this.#liveSessions(knex, now)),
       callback,
     );
   }

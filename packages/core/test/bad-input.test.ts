@@ -138,7 +138,7 @@ describe('onCorruptSession', () => {
     await writeRaw(fixture, 'b5', '[', later);
     await expect(store.ids()).resolves.toEqual(['good']);
     await writeRaw(fixture, 'b6', 'null', later);
-    await expect(store.all()).resolves.toEqual({ good: expect.objectContaining({ good: true }) });
+    await expect(store.allById()).resolves.toEqual({ good: expect.objectContaining({ good: true }) });
     expect((await readRows(fixture)).map((row) => row.sid)).toEqual(['good']);
   });
 });

@@ -92,7 +92,7 @@ describe('serializer', () => {
     await fixture.store.set('s', session);
     expect(String((await rawRows(fixture))[0]!.sess)).toMatch(/^~\{/);
     await expect(fixture.store.get('s')).resolves.toEqual(JSON.parse(JSON.stringify(session)));
-    await expect(fixture.store.all()).resolves.toEqual({ s: JSON.parse(JSON.stringify(session)) });
+    await expect(fixture.store.allById()).resolves.toEqual({ s: JSON.parse(JSON.stringify(session)) });
   });
 
   it('a stringify that fails or gives no string fails set clearly and keeps the previous row', async () => {

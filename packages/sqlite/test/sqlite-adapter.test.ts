@@ -82,7 +82,7 @@ describe.each(['sqlite3', 'better-sqlite3'] as const)('SqliteStore on %s', (clie
     await expect(store.get('v5-live')).resolves.toEqual(legacy);
     await expect(store.get('v5-old')).resolves.toBeNull();
     await expect(store.length()).resolves.toBe(1);
-    expect(Object.keys((await store.all()) ?? {})).toEqual(['v5-live']);
+    expect(Object.keys((await store.allById()) ?? {})).toEqual(['v5-live']);
 
     const later = Date.now() + 3 * HOUR;
     await store.touch('v5-live', sessionUntil(later));

@@ -76,7 +76,8 @@ export function atRestCases(ctx: SuiteContext): void {
         const session = liveSession({ secret: MARKER, nested: { list: [1, 'two', { three: 3 }] } });
         await scope.store.set(sid, session);
         await expect(scope.store.get(sid)).resolves.toEqual(roundTrip(session));
-        await expect(scope.store.all()).resolves.toEqual({ [sid]: roundTrip(session) });
+        await expect(scope.store.all()).resolves.toEqual([roundTrip(session)]);
+        await expect(scope.store.allById()).resolves.toEqual({ [sid]: roundTrip(session) });
         const raw = await rawTable(scope);
         expect(raw).toContain(sid);
         expect(raw).not.toContain(MARKER);

@@ -5,7 +5,7 @@ import { useScope } from '../scope.js';
 import type { SuiteContext } from '../target.js';
 import { errorName, liveSession, uniqueTableName, withCallback, type CallbackOutcome } from '../util.js';
 
-const METHODS = ['set', 'get', 'touch', 'all', 'length', 'ids', 'prune', 'destroy', 'clear'] as const;
+const METHODS = ['set', 'get', 'touch', 'all', 'allById', 'length', 'ids', 'prune', 'destroy', 'clear'] as const;
 type Method = (typeof METHODS)[number];
 
 function call(store: KnexStore, method: Method, sid: string): Promise<CallbackOutcome<unknown>> {

@@ -325,7 +325,7 @@ export function columnCases(ctx: SuiteContext): void {
       await expect(store.get(old)).resolves.toBeNull();
       await expect(store.length()).resolves.toBe(1);
       await expect(store.ids()).resolves.toEqual([sid]);
-      expect(Object.keys((await store.all()) ?? {})).toEqual([sid]);
+      expect(Object.keys((await store.allById()) ?? {})).toEqual([sid]);
       await expect(store.prune()).resolves.toBe(1);
       expect(await rawSids(scope, tableName, names.sidFieldName)).toEqual([sid]);
       await expect(store.destroy(sid)).resolves.toBe(1);
@@ -373,7 +373,7 @@ export function columnCases(ctx: SuiteContext): void {
       await writeRaw(old, Date.now() - MINUTE, { old: true });
       await expect(store.get(old)).resolves.toBeNull();
       expect(await store.ids()).not.toContain(old);
-      expect(Object.keys((await store.all()) ?? {})).not.toContain(old);
+      expect(Object.keys((await store.allById()) ?? {})).not.toContain(old);
     });
 
     it('touch extends a live session and never revives an expired one', async () => {

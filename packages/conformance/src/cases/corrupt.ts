@@ -101,7 +101,7 @@ export function corruptRowCases(ctx: SuiteContext): void {
         expect(await rowsUnder(scope, second!)).toBe(0);
         await expect(store.ids()).resolves.toEqual([good]);
         await writeRaw(second!, sess);
-        await expect(store.all()).resolves.toEqual({ [good]: roundTrip(session) });
+        await expect(store.all()).resolves.toEqual([roundTrip(session)]);
         expect((await scope.readRows()).map((row) => row.sid)).toEqual([good]);
         expect(await rowsUnder(scope, third!)).toBe(0);
       });
@@ -157,7 +157,7 @@ export function corruptRowCases(ctx: SuiteContext): void {
           await expect(store.get('null-expiry-7')).resolves.toBeNull();
           await expect(store.length()).resolves.toBe(1);
           await expect(store.ids()).resolves.toEqual([live]);
-          await expect(store.all()).resolves.toEqual({ [live]: roundTrip(session) });
+          await expect(store.allById()).resolves.toEqual({ [live]: roundTrip(session) });
         }
         // By default the sweep leaves them, like every corrupt row; 'delete' deletes them and counts them.
         await expect(strict.prune()).resolves.toBe(1);

@@ -181,7 +181,7 @@ function hostileTableCases(ctx: SuiteContext, title: string, tableName: string, 
         sess: '{}',
         expired: hostile.adapter.encodeExpiry(Date.now() - MINUTE, ctx.knex),
       });
-      expect(Object.keys((await hostile.all()) ?? {}).sort()).toEqual(['a', 'b']);
+      expect(Object.keys((await hostile.allById()) ?? {}).sort()).toEqual(['a', 'b']);
       await expect(hostile.length()).resolves.toBe(2);
       expect([...((await hostile.ids()) ?? [])].sort()).toEqual(['a', 'b']);
       await expect(hostile.prune()).resolves.toBe(1);
@@ -252,7 +252,7 @@ function hostileSchemaCases(ctx: SuiteContext, schemaName: string, tableName: st
       await store.set('s2', liveSession());
       await expect(store.get('s1')).resolves.toEqual(roundTrip(session));
       await store.touch('s1', sessionExpiringAt(Date.now() + 2 * HOUR));
-      expect(Object.keys((await store.all()) ?? {}).sort()).toEqual(['s1', 's2']);
+      expect(Object.keys((await store.allById()) ?? {}).sort()).toEqual(['s1', 's2']);
       await expect(store.length()).resolves.toBe(2);
       await rows().insert({
         sid: 'old',

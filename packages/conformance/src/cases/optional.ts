@@ -4,9 +4,9 @@ import { useScope } from '../scope.js';
 import type { SuiteContext } from '../target.js';
 import { MINUTE, liveSession, roundTrip, withCallback } from '../util.js';
 
-/** The optional methods express-session never calls: all, length, clear, and the store's own ids. */
+/** The optional methods express-session never calls: all, length, clear, and the store's own allById and ids. */
 export function optionalMethodCases(ctx: SuiteContext): void {
-  describe('optional methods: all, length, ids, clear', () => {
+  describe('optional methods: all, allById, length, ids, clear', () => {
     const scope = useScope(ctx, { label: 'opt' });
     const live: Record<string, SessionData> = {};
 
@@ -23,18 +23,32 @@ export function optionalMethodCases(ctx: SuiteContext): void {
       await scope.writeRow('expired-2', liveSession({ owner: 'expired-2' }), Date.now() - 1000 * MINUTE);
     });
 
-    it('all() returns the live sessions only, as an object keyed by sid', async () => {
-      const all = (await scope.store.all()) as Record<string, SessionData>;
+    it('all() returns the live sessions only, as an array (express-session\'s documented shape and v5\'s)', async () => {
+      const all = await scope.store.all();
+      expect(Array.isArray(all)).toBe(true);
+      const owners = (all ?? []).map((session) => (session as unknown as { owner: string }).owner);
+      expect(owners.sort()).toEqual(['__proto__', 'alpha', 'beta', 'constructor']);
+      for (const session of all ?? []) {
+        expect(session).toEqual(roundTrip(live[(session as unknown as { owner: string }).owner]));
+      }
+    });
+
+    it('all() calls back once with the array', async () => {
+      const outcome = await withCallback<SessionData[]>((done) => scope.store.all(done));
+      expect(outcome).toMatchObject({ error: null, calls: 1, promise: 'resolved' });
+      expect(Array.isArray(outcome.value)).toBe(true);
+      expect(outcome.value).toHaveLength(4);
+    });
+
+    it('allById() returns the live sessions only, keyed by sid, every sid an ordinary key', async () => {
+      const all = (await scope.store.allById()) as Record<string, SessionData>;
       expect(Object.getPrototypeOf(all)).toBe(Object.prototype);
       expect(Object.keys(all).sort()).toEqual(['__proto__', 'alpha', 'beta', 'constructor']);
       for (const sid of Object.keys(live)) {
         expect(Object.prototype.hasOwnProperty.call(all, sid)).toBe(true);
         expect(Object.getOwnPropertyDescriptor(all, sid)?.value).toEqual(roundTrip(live[sid]));
       }
-    });
-
-    it('all() calls back once with the same object', async () => {
-      const outcome = await withCallback<Record<string, SessionData>>((done) => scope.store.all(done));
+      const outcome = await withCallback<Record<string, SessionData>>((done) => scope.store.allById(done));
       expect(outcome).toMatchObject({ error: null, calls: 1, promise: 'resolved' });
       expect(Object.keys(outcome.value ?? {}).sort()).toEqual(['__proto__', 'alpha', 'beta', 'constructor']);
     });
@@ -56,7 +70,8 @@ export function optionalMethodCases(ctx: SuiteContext): void {
     it('clear() deletes every row, live or expired', async () => {
       await expect(scope.store.clear()).resolves.not.toBeInstanceOf(Error);
       expect(await scope.readRows()).toEqual([]);
-      await expect(scope.store.all()).resolves.toEqual({});
+      await expect(scope.store.all()).resolves.toEqual([]);
+      await expect(scope.store.allById()).resolves.toEqual({});
       await expect(scope.store.length()).resolves.toBe(0);
       await expect(scope.store.ids()).resolves.toEqual([]);
     });

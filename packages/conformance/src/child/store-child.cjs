@@ -48,6 +48,7 @@ async function callEveryMethod(store, makeCallback, sid = 'child-sid') {
     get: store.get(sid, makeCallback('get')),
     touch: store.touch(sid, liveSession({ n: 1 }), makeCallback('touch')),
     all: store.all(makeCallback('all')),
+    allById: store.allById(makeCallback('allById')),
     length: store.length(makeCallback('length')),
     ids: store.ids(makeCallback('ids')),
     prune: store.prune(makeCallback('prune')),

@@ -131,7 +131,7 @@ export function describeRecordedStore<Rec extends Recording, St extends KnexStor
       await store.set('b', sessionUntil(now + HOUR, { n: 2 }));
       put('old', { sess: '{"n":3}', expires: now - 1 });
 
-      const all = await store.all();
+      const all = await store.allById();
       expect(Object.keys(all!).sort()).toEqual(['a', 'b']);
       expect(all!.b).toMatchObject({ n: 2 });
       expect(last().sql).toBe(SQL.all);

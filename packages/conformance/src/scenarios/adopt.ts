@@ -99,7 +99,7 @@ export function describeAdoption(target: AdoptionTarget): void {
       await expect(store.get('peer-old')).resolves.toBeNull();
       await expect(store.length()).resolves.toBe(2);
       expect((await store.ids())?.sort()).toEqual(['peer-ada', 'peer-bob']);
-      expect(Object.keys((await store.all()) ?? {}).sort()).toEqual(['peer-ada', 'peer-bob']);
+      expect(Object.keys((await store.allById()) ?? {}).sort()).toEqual(['peer-ada', 'peer-bob']);
     });
 
     it(`${peerName} reads what the store wrote, with the expiry instant it means`, async () => {

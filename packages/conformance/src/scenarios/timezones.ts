@@ -118,7 +118,7 @@ export function describeTimezones(target: LiveTarget, options: TimezoneOptions):
         expect(await dataOf(worker(), a)).toBeUndefined();
         expect(await dataOf(worker(), b)).toBe('b');
         expect(((await worker().call<string[]>('ids')) ?? []).sort()).toEqual([b, far].sort());
-        expect(Object.keys((await worker().call<Record<string, unknown>>('all')) ?? {}).sort()).toEqual([b, far].sort());
+        expect(Object.keys((await worker().call<Record<string, unknown>>('allById')) ?? {}).sort()).toEqual([b, far].sort());
         expect(await worker().call('length')).toBe(2);
 
         await worker().request('clock', { now: E2 - 1 });

@@ -137,7 +137,7 @@ export function describeUpgrade(options: UpgradeOptions): void {
       expect(await store.get(expired)).toBeNull();
       expect(await store.length()).toBe(2);
       expect(((await store.ids()) ?? []).sort()).toEqual([a, b].sort());
-      expect(Object.keys((await store.all()) ?? {}).sort()).toEqual([a, b].sort());
+      expect(Object.keys((await store.allById()) ?? {}).sort()).toEqual([a, b].sort());
 
       const replaced = await touchThenReplace(tableName, a, {
         writer: store,

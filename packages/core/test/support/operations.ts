@@ -18,6 +18,7 @@ export function everyStoreMethod(session: SessionData, sid = 'a', writeSid = sid
     ['touch', (store, callback) => store.touch(sid, session, callback)],
     ['destroy', (store, callback) => store.destroy(writeSid, callback)],
     ['all', (store, callback) => store.all(callback)],
+    ['allById', (store, callback) => store.allById(callback)],
     ['length', (store, callback) => store.length(callback)],
     ['ids', (store, callback) => store.ids(callback)],
     ['prune', (store, callback) => store.prune(callback)],
