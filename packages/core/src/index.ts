@@ -72,4 +72,5 @@ export {
   sessionTable,
   type SessionTableOptions,
 } from './table-setup.js';
-export { decodeExpiry, type SessionExpiry, type SessionStats, type StatsOptions } from './stats.js';
+export { type SessionExpiry, type SessionStats, type StatsOptions } from './stats.js';
+export { decodeExpiry } from './stored-expiry.js';

@@ -20,6 +20,7 @@ import { LONE_SURROGATE, resolveOptions, type KnexStoreOptions, type ResolvedOpt
 import type { Serializer } from './serializer.js';
 import { ReadCoalescer } from './read-coalescer.js';
 import { SessionStatements } from './session-statements.js';
+import { withStoredExpiry } from './stored-expiry.js';
 import { TouchThrottle } from './touch-throttle.js';
 import { addMissingColumns, adapterTable, checkDialect, checkTableShape, ensureSessionTable } from './table-setup.js';
 import { collectStats, type SessionStats, type StatsOptions } from './stats.js';
@@ -284,7 +285,8 @@ export class KnexStore extends session.Store {
       this.#run('get', async (knex, now) => {
         const key = this.#key(checkSid(sid));
         const row = this.#reads ? await this.#reads.read(key) : await this.#statements.get(knex, key, now);
-        return row.found ? this.#readSession(knex, row.value, key) : null;
+        // The expiry column is the truth after a touch, which moves it and leaves the stored cookie as it was.
+        return row.found ? withStoredExpiry(await this.#readSession(knex, row.value, key), row.expires) : null;
       }),
       callback,
     );

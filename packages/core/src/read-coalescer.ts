@@ -1,10 +1,11 @@
 /** The most sids one coalesced read carries (below every engine's limit on bound values and `IN` lists). */
 export const MAX_COALESCED_READS = 100;
 
-/** What a coalesced read finds for one sid: its stored value, or `found: false`. */
+/** What a coalesced read finds for one sid: its stored value and expiry (epoch ms), or `found: false`. */
 export interface CoalescedRead {
   readonly found: boolean;
   readonly value?: unknown;
+  readonly expires?: number;
 }
 
 interface Waiting {
@@ -20,14 +21,14 @@ interface Waiting {
  */
 export class ReadCoalescer {
   readonly #readOne: (sid: string) => Promise<CoalescedRead>;
-  readonly #readMany: (sids: readonly string[]) => Promise<Map<string, unknown>>;
+  readonly #readMany: (sids: readonly string[]) => Promise<Map<string, CoalescedRead>>;
   #pending = new Map<string, Waiting[]>();
   #scheduled = false;
 
   /** `readOne` reads a lone sid (its own statement); `readMany` several distinct sids, at most {@link MAX_COALESCED_READS}. */
   constructor(
     readOne: (sid: string) => Promise<CoalescedRead>,
-    readMany: (sids: readonly string[]) => Promise<Map<string, unknown>>,
+    readMany: (sids: readonly string[]) => Promise<Map<string, CoalescedRead>>,
   ) {
     this.#readOne = readOne;
     this.#readMany = readMany;
@@ -67,7 +68,7 @@ export class ReadCoalescer {
     }
     const sids = [...batch.keys()];
     this.#readMany(sids).then((found) => {
-      for (const sid of sids) answer(sid, found.has(sid) ? { found: true, value: found.get(sid) } : { found: false });
+      for (const sid of sids) answer(sid, found.get(sid) ?? { found: false });
     }, fail);
   }
 }

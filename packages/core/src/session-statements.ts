@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { rowCount, type DialectAdapter, type SessionRow, type SessionTable } from './dialect-adapter.js';
+import { decodeExpiry, selectExpiry } from './stored-expiry.js';
+import type { CoalescedRead } from './read-coalescer.js';
 
 /** One statement compiled once per store: the dialect's native SQL, with identifiers already quoted by knex. */
 export interface NativeStatement {
@@ -64,6 +66,9 @@ interface Native {
 }
 
 /** A stand-in bound in place of argument `index` while compiling; no session id or value can contain a NUL. */
+/** The alias of the expiry a `get` reads beside the session: unlikely to be a column's name. */
+const EXPIRES = 'csk_expires';
+
 const placeholder = (index: number): string => `\u0000csk:${index}\u0000`;
 const PLACEHOLDER = /^\u0000csk:(\d+)\u0000$/;
 
@@ -172,26 +177,37 @@ export class SessionStatements {
     return Boolean(this.#native);
   }
 
-  /** The stored `sess` value of a live session (`found: false` when there is none). */
-  async get(knex: Knex, sid: string, now: Knex.Value): Promise<{ found: boolean; value?: unknown }> {
+  /**
+   * The stored `sess` value of a live session and its stored expiry in epoch ms (`undefined` when the column holds
+   * no instant); `found: false` when there is none.
+   */
+  async get(knex: Knex, sid: string, now: Knex.Value): Promise<{ found: boolean; value?: unknown; expires?: number }> {
+    const encoding = this.#table.expiryEncoding;
     const native = this.#native === undefined ? await this.#prepare(knex) : this.#native;
     if (native && native.knex === knex) {
       const rows = await this.#run(native, (connection) =>
         native.executor.read(connection, native.get, valuesOf(native.get, [sid, now])),
       );
-      if (rows !== REFUSED) return rows.length > 0 ? { found: true, value: rows[0]![0] } : { found: false };
+      if (rows !== REFUSED) {
+        const row = rows[0];
+        return row ? { found: true, value: row[0], expires: decodeExpiry(row[1], encoding) } : { found: false };
+      }
     }
     const rows: Record<string, unknown>[] = await this.#select(knex, sid, now);
-    return rows.length > 0 ? { found: true, value: rows[0]![this.#table.sessColumn] } : { found: false };
+    const row = rows[0];
+    return row
+      ? { found: true, value: row[this.#table.sessColumn], expires: decodeExpiry(row[EXPIRES], encoding) }
+      : { found: false };
   }
 
   /**
-   * The stored `sess` values of the live sessions among `sids` (distinct), by sid: one statement for all of them,
+   * The stored `sess` values and expiries of the live sessions among `sids` (distinct), by sid: one statement for all of them,
    * compiled once per count of sids on the fast path.
    */
-  async getMany(knex: Knex, sids: readonly string[], now: Knex.Value): Promise<Map<string, unknown>> {
+  async getMany(knex: Knex, sids: readonly string[], now: Knex.Value): Promise<Map<string, CoalescedRead>> {
+    const encoding = this.#table.expiryEncoding;
     const native = this.#native === undefined ? await this.#prepare(knex) : this.#native;
-    const found = new Map<string, unknown>();
+    const found = new Map<string, CoalescedRead>();
     if (native && native.knex === knex) {
       let statement = this.#getMany.get(sids.length);
       if (statement === undefined) {
@@ -205,14 +221,16 @@ export class SessionStatements {
           native.executor.read(connection, compiled, valuesOf(compiled, [...sids, now])),
         );
         if (rows !== REFUSED) {
-          for (const row of rows) found.set(String(row[0]), row[1]);
+          for (const row of rows) found.set(String(row[0]), { found: true, value: row[1], expires: decodeExpiry(row[2], encoding) });
           return found;
         }
       }
     }
     const t = this.#table;
     const rows: Record<string, unknown>[] = await this.#selectMany(knex, sids, now);
-    for (const row of rows) found.set(String(row[t.sidColumn]), row[t.sessColumn]);
+    for (const row of rows) {
+      found.set(String(row[t.sidColumn]), { found: true, value: row[t.sessColumn], expires: decodeExpiry(row[EXPIRES], encoding) });
+    }
     return found;
   }
 
@@ -267,7 +285,7 @@ export class SessionStatements {
     // path has always sent.
     return t
       .query(knex)
-      .select(t.sessColumn)
+      .select(t.sessColumn, selectExpiry(knex, this.#adapter, t, EXPIRES))
       .where(t.sidColumn, sid)
       .andWhere(t.expiredColumn, '>', this.#bindExpiry(knex, now))
       .limit(1);
@@ -277,7 +295,7 @@ export class SessionStatements {
     const t = this.#table;
     return t
       .query(knex)
-      .select(t.sidColumn, t.sessColumn)
+      .select(t.sidColumn, t.sessColumn, selectExpiry(knex, this.#adapter, t, EXPIRES))
       .whereIn(t.sidColumn, sids as string[])
       .andWhere(t.expiredColumn, '>', this.#bindExpiry(knex, now));
   }

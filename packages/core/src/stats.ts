@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { DialectAdapter, SessionTable } from './dialect-adapter.js';
+import { decodeExpiry, selectExpiry } from './stored-expiry.js';
 
 /** One session row named by its stored id (the hash, with `hashSid`) and its expiry. */
 export interface SessionExpiry {
@@ -56,11 +57,9 @@ export async function collectStats(
     return Number(row?.n ?? 0);
   };
   const earliest = async (narrow: (query: Knex.QueryBuilder) => Knex.QueryBuilder): Promise<SessionExpiry | null> => {
-    const expires =
-      t.expiryEncoding === 'timestamp' && adapter.readExpiry
-        ? knex.raw('? as ??', [adapter.readExpiry(knex, t.expiredColumn), EXPIRES])
-        : knex.raw('?? as ??', [t.expiredColumn, EXPIRES]);
-    const query = t.query(knex).select(knex.raw('?? as ??', [t.sidColumn, SID]), expires).whereNotNull(t.expiredColumn);
+    const query = t
+      .query(knex)
+      .select(knex.raw('?? as ??', [t.sidColumn, SID]), selectExpiry(knex, adapter, t, EXPIRES)).whereNotNull(t.expiredColumn);
     const row = (await narrow(query).orderBy(t.expiredColumn, 'asc').first()) as Record<string, unknown> | undefined;
     if (!row) return null;
     const ms = decodeExpiry(row[EXPIRES], t.expiryEncoding);
@@ -81,22 +80,4 @@ export async function collectStats(
     .first()) as Record<string, unknown> | undefined;
   const largest = row ? { sid: String(row[SID]), bytes: Number(row[SIZE]) } : null;
   return { live, expired, oldestLive, oldest, largest };
-}
-
-/**
- * An expiry as read back, in epoch milliseconds: a `Date`, a number (epoch seconds or milliseconds as the encoding
- * says; a 'timestamp' column read as a number is milliseconds), or text: digits as a number, else a date-time, read as
- * UTC when it names no zone (the stores write UTC). `undefined` for anything else.
- */
-export function decodeExpiry(value: unknown, encoding: SessionTable['expiryEncoding']): number | undefined {
-  const scale = encoding === 'epoch-seconds' ? 1000 : 1;
-  let ms: number;
-  if (value instanceof Date) ms = value.getTime();
-  else if (typeof value === 'number' || typeof value === 'bigint') ms = Number(value) * scale;
-  else if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) ms = Number(value) * scale;
-  else if (typeof value === 'string') {
-    const text = value.trim().replace(' ', 'T');
-    ms = Date.parse(/(Z|[+-]\d\d(:?\d\d)?)$/i.test(text) ? text : `${text}Z`);
-  } else return undefined;
-  return Number.isFinite(ms) ? Math.round(ms) : undefined;
 }

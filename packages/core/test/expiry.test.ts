@@ -1,6 +1,7 @@
 import type { SessionData } from 'express-session';
 import { expiryOf, InvalidSessionError, MAX_EXPIRY_MS } from '../src/index.js';
 import { insertRow, readRows, sessionWith, useFixtures } from './support/fixtures.js';
+import { withStoredExpiry } from '../src/stored-expiry.js';
 
 const NOW = Date.UTC(2030, 0, 1);
 const DAY = 86_400_000;
@@ -82,5 +83,37 @@ describe('the expiry a store writes', () => {
     await fixture.store.set('new', sessionWith(cookie));
     expect(await readRows(fixture)).toEqual([]);
     expect(fixture.adapter.callsOf('upsert')).toEqual([]);
+  });
+});
+
+describe('withStoredExpiry', () => {
+  const at = (iso: string) => ({ cookie: { expires: iso, path: '/' }, n: 1 });
+  const ms = (iso: string) => Date.parse(iso);
+
+  it('takes the expiry from the row once a touch moved it', () => {
+    const session = at('2030-01-01T00:00:00.456Z');
+    expect(withStoredExpiry(session, ms('2030-01-01T02:00:00.789Z')).cookie.expires).toBe('2030-01-01T02:00:00.789Z');
+  });
+
+  it('keeps the cookie the row agrees with, also on a column of whole seconds', () => {
+    expect(withStoredExpiry(at('2030-01-01T00:00:00.456Z'), ms('2030-01-01T00:00:00.456Z')).cookie.expires).toBe(
+      '2030-01-01T00:00:00.456Z',
+    );
+    expect(withStoredExpiry(at('2030-01-01T00:00:00.456Z'), ms('2030-01-01T00:00:00.000Z')).cookie.expires).toBe(
+      '2030-01-01T00:00:00.456Z',
+    );
+  });
+
+  it('leaves a browser-session cookie, a session without cookie, and an unknown expiry alone', () => {
+    const browser = { cookie: { expires: null, originalMaxAge: null } };
+    expect(withStoredExpiry(browser, ms('2030-01-01T00:00:00.000Z'))).toEqual({ cookie: { expires: null, originalMaxAge: null } });
+    expect(withStoredExpiry({ n: 1 }, 5)).toEqual({ n: 1 });
+    expect(withStoredExpiry(at('2030-01-01T00:00:00.456Z'), undefined).cookie.expires).toBe('2030-01-01T00:00:00.456Z');
+    expect(withStoredExpiry(null, 5)).toBeNull();
+  });
+
+  it('keeps a Date a Date', () => {
+    const session = { cookie: { expires: new Date('2030-01-01T00:00:00.000Z') } };
+    expect(withStoredExpiry(session, ms('2031-01-01T00:00:00.000Z')).cookie.expires).toEqual(new Date('2031-01-01T00:00:00.000Z'));
   });
 });

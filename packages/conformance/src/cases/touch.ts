@@ -40,6 +40,33 @@ export function touchCases(ctx: SuiteContext): void {
       const row = await scope.readRow(sid);
       expectExpiryWithin(scope, row?.expiresMs, later);
       expect(row?.sess).toEqual(roundTrip(session));
+      // get reads the cookie's expiry from the row, which the touch moved (express-session's "reset session expiration").
+      const read = await scope.store.get(sid);
+      expect(read).toEqual({ ...roundTrip(session), cookie: { ...roundTrip(session).cookie, expires: expect.any(String) } });
+      expect(Date.parse(String(read?.cookie.expires))).toBe(row?.expiresMs);
+    });
+
+    it('get returns the cookie as set while no touch has moved the expiry, to the millisecond', async () => {
+      const sid = scope.sid();
+      const session = sessionExpiringAt(Date.now() + HOUR + 789, { kept: true });
+      await scope.store.set(sid, session);
+      await expect(scope.store.get(sid)).resolves.toEqual(roundTrip(session));
+    });
+
+    it('get after a touch within touchAfter returns the expiry the row still holds', async () => {
+      const store = scope.open({ touchAfter: HOUR });
+      const sid = scope.sid();
+      const session = sessionExpiringAt(Date.now() + HOUR + 123, { n: 1 });
+      await store.set(sid, session);
+      await store.touch(sid, sessionExpiringAt(Date.now() + 2 * HOUR, { n: 1 }));
+      await expect(store.get(sid)).resolves.toEqual(roundTrip(session));
+    });
+
+    it('get keeps a browser-session cookie (no expires) so, after a touch by the ttl', async () => {
+      const sid = scope.sid();
+      const session = sessionWithCookie({ originalMaxAge: null, expires: null });
+      await scope.store.set(sid, session);
+      await scope.store.touch(sid, session);
       await expect(scope.store.get(sid)).resolves.toEqual(roundTrip(session));
     });
 
@@ -94,6 +121,7 @@ export function touchCases(ctx: SuiteContext): void {
       );
       expect(outcome).toMatchObject({ error: null, calls: 1 });
       expect((await scope.readRow(sid))?.expiresMs).toBe(stored);
+      expect(Date.parse(String((await store.get(sid))?.cookie.expires))).toBe(first);
     });
   });
 }

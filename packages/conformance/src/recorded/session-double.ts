@@ -81,7 +81,8 @@ export function sessionDouble<R>(dialect: DoubleDialect<R>): SessionDouble<R> {
       case SQL.get: {
         const [limit, [sid, now]] = limited(v);
         const row = rows.get(String(sid));
-        return { rows: row && row.expires > instant(now) ? [{ sess: text(row.sess) }].slice(0, limit) : [] };
+        const found = row && row.expires > instant(now) ? [{ sess: text(row.sess), csk_expires: new Date(row.expires) }] : [];
+        return { rows: found.slice(0, limit) };
       }
       case SQL.touch: {
         const row = rows.get(String(v[1]));

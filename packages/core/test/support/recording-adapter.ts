@@ -55,6 +55,11 @@ export class RecordingAdapter extends BaseDialectAdapter {
     return Math.round(ms * 1000);
   }
 
+  /** Milliseconds, as core decodes a read expiry: the division is the database's, core never sees microseconds. */
+  override readExpiry(knex: Knex, column: string): Knex.Raw {
+    return knex.raw('?? / 1000.0', [column]);
+  }
+
   override defineTable(table: Knex.CreateTableBuilder, names: SessionTable): void {
     this.calls.push({ method: 'defineTable', table: names });
     this.#hooks.get('defineTable')?.shift()?.();

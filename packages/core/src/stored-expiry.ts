@@ -1,0 +1,50 @@
+import type { Knex } from 'knex';
+import type { DialectAdapter, SessionTable } from './dialect-adapter.js';
+import { MAX_EXPIRY_MS } from './expiry.js';
+
+/**
+ * The expiry column selected as `alias`, in a form {@link decodeExpiry} reads: through the adapter's `readExpiry`
+ * for a date-time column where it has one, else as the column is.
+ */
+export function selectExpiry(knex: Knex, adapter: DialectAdapter, table: SessionTable, alias: string): Knex.Raw {
+  const column = table.expiredColumn;
+  return table.expiryEncoding === 'timestamp' && adapter.readExpiry
+    ? knex.raw('? as ??', [adapter.readExpiry(knex, column), alias])
+    : knex.raw('?? as ??', [column, alias]);
+}
+
+/**
+ * An expiry as read back, in epoch milliseconds: a `Date`, a number (epoch seconds or milliseconds as the encoding
+ * says; a 'timestamp' column read as a number is milliseconds), or text: digits as a number, else a date-time, read as
+ * UTC when it names no zone (the stores write UTC). `undefined` for anything else.
+ */
+export function decodeExpiry(value: unknown, encoding: SessionTable['expiryEncoding']): number | undefined {
+  const scale = encoding === 'epoch-seconds' ? 1000 : 1;
+  let ms: number;
+  if (value instanceof Date) ms = value.getTime();
+  else if (typeof value === 'number' || typeof value === 'bigint') ms = Number(value) * scale;
+  else if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) ms = Number(value) * scale;
+  else if (typeof value === 'string') {
+    const text = value.trim().replace(' ', 'T');
+    ms = Date.parse(/(Z|[+-]\d\d(:?\d\d)?)$/i.test(text) ? text : `${text}Z`);
+  } else return undefined;
+  return Number.isFinite(ms) ? Math.round(ms) : undefined;
+}
+
+/**
+ * The session with `cookie.expires` as its row's expiry column holds it (`storedMs`), so that a session read after a
+ * `touch` (which moves only the column) carries the expiry it really has. A cookie without `expires` (a browser-session
+ * cookie) is left so. So is one the column already agrees with: equal, or within the same second on a column that
+ * keeps whole seconds (epoch seconds, a DATETIME without fraction), where the cookie's own milliseconds are kept.
+ */
+export function withStoredExpiry<T>(session: T, storedMs: number | undefined): T {
+  if (session === null || typeof session !== 'object') return session;
+  const cookie = (session as { cookie?: unknown }).cookie as { expires?: unknown } | null | undefined;
+  if (storedMs === undefined || cookie === null || typeof cookie !== 'object' || !cookie.expires) return session;
+  const own = new Date(cookie.expires as string).getTime();
+  if (!Number.isFinite(own)) return session;
+  const kept = Math.min(own, MAX_EXPIRY_MS);
+  if (storedMs === kept || (storedMs % 1000 === 0 && Math.abs(kept - storedMs) < 1000)) return session;
+  cookie.expires = cookie.expires instanceof Date ? new Date(storedMs) : new Date(storedMs).toISOString();
+  return session;
+}
