@@ -16,7 +16,10 @@ export const LONE_SURROGATE = /\p{Cs}/u;
 export interface KnexStoreOptions {
   /** The knex instance to use. Without it, a dialect package may open its own default database (see its README). */
   knex?: Knex;
-  /** The session table. Default `'sessions'`. */
+  /**
+   * The session table. Default `'sessions'`. A dotted `'schema.table'` (as connect-session-knex 5 passed it to knex)
+   * means `schemaName: 'schema', tableName: 'table'`, with a one-time warning that `schemaName` says it more clearly.
+   */
   tableName?: string;
   /** The schema holding the table (the database, on engines where the two are one). Default: the connection's own. */
   schemaName?: string;
@@ -201,10 +204,7 @@ function identifier(option: string, value: unknown, fallback: string | undefined
   }
   if (value.includes('\0')) throw new ConfigurationError(option, 'must not contain a NUL character');
   if (value.includes('.')) {
-    throw new ConfigurationError(
-      option,
-      `must not contain "." (knex would read "${value}" as schema.table); use schemaName for the schema`,
-    );
+    throw new ConfigurationError(option, `must not contain "." (knex would read "${value}" as schema.table)`);
   }
   if (value.length > 128) throw new ConfigurationError(option, 'must be at most 128 characters');
   // knex quotes every identifier, but reads some text in one before quoting it; each such name is refused here
@@ -223,6 +223,44 @@ function identifier(option: string, value: unknown, fallback: string | undefined
     throw new ConfigurationError(option, 'must be well-formed Unicode (it holds a lone surrogate)');
   }
   return value;
+}
+
+/**
+ * The table and schema names. A `tableName` of the form `schema.table` is read as knex (and so connect-session-knex
+ * 5) read it, warning once; a form that could mean two things is refused with what to write instead.
+ */
+function tableAndSchema(
+  option: string,
+  tableName: unknown,
+  schemaName: unknown,
+): { tableName: string; schemaName: string | undefined } {
+  if (typeof tableName !== 'string' || !tableName.includes('.')) {
+    return {
+      tableName: identifier(option, tableName, 'sessions')!,
+      schemaName: identifier('schemaName', schemaName, undefined),
+    };
+  }
+  const parts = tableName.split('.');
+  const spelled = (schema: string, table: string) => `schemaName: ${JSON.stringify(schema)}, ${option}: ${JSON.stringify(table)}`;
+  if (schemaName !== undefined) {
+    throw new ConfigurationError(
+      option,
+      `"${tableName}" names a schema, and so does schemaName: pass the schema once, as ${spelled(String(schemaName), parts.at(-1)!)}`,
+    );
+  }
+  if (parts.length !== 2 || parts[0] === '' || parts[1] === '') {
+    throw new ConfigurationError(
+      option,
+      `"${tableName}" is ambiguous (only "schema.table" is read as a schema and a table): pass the schema as schemaName and the table name alone as ${option}`,
+    );
+  }
+  const [schema, table] = parts as [string, string];
+  const resolved = { tableName: identifier(option, table, undefined)!, schemaName: identifier('schemaName', schema, undefined)! };
+  warnOnce(
+    'CSK_DOTTED_TABLE_NAME',
+    `${option} "${tableName}" is read as ${spelled(schema, table)}; writing it so is clearer`,
+  );
+  return resolved;
 }
 
 function boolean(option: string, value: unknown, fallback: boolean): boolean {
@@ -323,8 +361,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
 
   return Object.freeze({
     knex: options.knex as Knex | undefined,
-    tableName: identifier(spelling('tableName'), options.tableName, 'sessions')!,
-    schemaName: identifier('schemaName', options.schemaName, undefined),
+    ...tableAndSchema(spelling('tableName'), options.tableName, options.schemaName),
     sidFieldName,
     createTable: boolean(spelling('createTable'), options.createTable, true),
     cleanupInterval: Math.max(0, cleanupInterval),

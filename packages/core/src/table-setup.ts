@@ -51,7 +51,10 @@ export function resolveSessionTable(knex: Knex, adapter: DialectAdapter, options
  */
 export function adapterTable(adapter: DialectAdapter, options: ResolvedOptions): SessionTable {
   if (options.schemaName !== undefined && adapter.supportsSchema === false) {
-    throw new ConfigurationError('schemaName', `is not supported by the ${adapter.name} adapter`);
+    throw new ConfigurationError(
+      'schemaName',
+      `is not supported by the ${adapter.name} adapter (nor is a dotted tableName, which names a schema)`,
+    );
   }
   const table = sessionTable(options);
   adapter.validateTable?.(table);

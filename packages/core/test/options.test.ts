@@ -60,11 +60,39 @@ describe('defaults', () => {
   });
 });
 
+describe('a dotted tableName, as connect-session-knex 5 passed it to knex', () => {
+  it('means schemaName + tableName, with one warning for the process', () => {
+    const resolved = resolveOptions({ tableName: 'app.sessions' });
+    expect([resolved.schemaName, resolved.tableName]).toEqual(['app', 'sessions']);
+    resolveOptions({ tableName: 'other.sessions' });
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        code: 'CSK_DOTTED_TABLE_NAME',
+        message: expect.stringContaining('schemaName: "app", tableName: "sessions"'),
+      }),
+    ]);
+  });
+
+  it.each([
+    [{ tableName: 'a.b.sessions' }, /ambiguous.*pass the schema as schemaName/],
+    [{ tableName: 'app.sessions', schemaName: 'app' }, /pass the schema once, as schemaName: "app", tableName: "sessions"/],
+  ])('refuses the ambiguous %p, saying what to write', (options, message) => {
+    expect(configurationError(() => resolveOptions(options)).message).toMatch(message);
+  });
+
+  it('checks each part as a name of its own', () => {
+    expect(configurationError(() => resolveOptions({ tableName: 'app.se?ss' })).option).toBe('tableName');
+    expect(configurationError(() => resolveOptions({ tableName: ' app.sessions' })).option).toBe('schemaName');
+  });
+});
+
 describe('validation', () => {
   it.each([
     ['tableName', 5],
     ['tableName', ''],
-    ['tableName', 'public.sessions'],
+    ['tableName', 'a.b.sessions'],
+    ['tableName', '.sessions'],
+    ['tableName', 'public.'],
     ['tableName', 'x'.repeat(129)],
     ['tableName', 'a\0b'],
     ['tableName', null],

@@ -73,7 +73,7 @@ describe('createSessionTable', () => {
     const knex = fixtures.knex();
     const queries: string[] = [];
     knex.on('query', (query: { sql: string }) => queries.push(query.sql));
-    await expect(createSessionTable(knex, new RecordingAdapter(), { tableName: 'a.b' })).rejects.toMatchObject({
+    await expect(createSessionTable(knex, new RecordingAdapter(), { tableName: 'a.b.c' })).rejects.toMatchObject({
       name: 'ConfigurationError',
       option: 'tableName',
     });

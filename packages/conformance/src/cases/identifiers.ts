@@ -6,10 +6,13 @@ import { expiryMs, sessionValue } from '../scope.js';
 import type { SuiteContext } from '../target.js';
 import { HOUR, MINUTE, SECOND, errorName, liveSession, randomId, roundTrip, sessionExpiringAt } from '../util.js';
 
-/** Names knex would not keep as written (it trims, reads "?" as a parameter, " as " as an alias, "." as a schema). */
+/**
+ * Names knex would not keep as written (it trims, reads "?" as a parameter, " as " as an alias, "." as a schema;
+ * a tableName of one dot is read as schema.table, see dottedTableNameCases).
+ */
 const REFUSED_NAMES: Array<[string, string]> = [
   ['a NUL', 'ses\u0000sions'],
-  ['a dot', 'public.sessions'],
+  ['two dots', 'a.b.sessions'],
   ['a question mark', 'sess?ions'],
   ['" as "', 'sessions as s'],
   ['" AS " in capitals', 'sessions AS s'],
@@ -74,6 +77,7 @@ export function identifierCases(ctx: SuiteContext): void {
       `Sid\`]"' ${injection}`,
     );
     hostileSchemaCases(ctx, `Sch"em\`a]; ${suffix}`, `Tab"le\`]' ${injection}`);
+    dottedTableNameCases(ctx, `csk_dot_${suffix}`, 'sessions');
 
     describe.each(['tableName', 'schemaName', 'sidFieldName'] as const)('%s', (option) => {
       it.each(REFUSED_NAMES)('holding %s is refused at construction with a ConfigurationError', (_title, name) => {
@@ -263,6 +267,60 @@ function hostileSchemaCases(ctx: SuiteContext, schemaName: string, tableName: st
       await expect(store.destroy('s2')).resolves.toBe(1);
       expect((await rows().pluck('sid')).map(String)).toEqual(['s1']);
       await expect(store.clear()).resolves.toBe(1);
+    });
+  });
+}
+
+/**
+ * `tableName: 'schema.table'`, as connect-session-knex 5 handed it to knex: the store uses that table in that schema,
+ * as with `schemaName` and `tableName` apart; where the dialect has no schemas, it is refused at construction.
+ */
+function dottedTableNameCases(ctx: SuiteContext, schemaName: string, tableName: string): void {
+  describe('a dotted tableName', () => {
+    let created = false;
+    const stores: KnexStore[] = [];
+    const open = (options: Record<string, unknown>): KnexStore => {
+      const store = ctx.target.createStore({ knex: ctx.knex, cleanupInterval: 0, ...options });
+      stores.push(store);
+      return store;
+    };
+
+    beforeAll(async () => {
+      created = await createSchema(ctx.knex, schemaName);
+    });
+    afterAll(async () => {
+      await Promise.allSettled(stores.map((store) => store.close()));
+      if (created) await dropSchema(ctx.knex, schemaName, tableName);
+    });
+
+    it('means schemaName + tableName: the table is made and used in that schema; or is refused at construction', async () => {
+      let dotted: KnexStore;
+      try {
+        dotted = open({ tableName: `${schemaName}.${tableName}` });
+      } catch (error) {
+        expect(created).toBe(false);
+        expect(error).toMatchObject({ name: 'ConfigurationError', option: 'schemaName' });
+        expect(String((error as Error).message)).toContain('dotted tableName');
+        return;
+      }
+      if (!created) {
+        await expect(dotted.ready).rejects.toMatchObject({ name: expect.stringMatching(/Error$/) });
+        return;
+      }
+      await dotted.ready;
+      expect(dotted.table).toMatchObject({ schemaName, tableName });
+      expect(await ctx.knex.schema.withSchema(schemaName).hasTable(tableName)).toBe(true);
+      // The next start finds the table (v5 never did, and tried to create it again at every start).
+      await open({ tableName: `${schemaName}.${tableName}` }).ready;
+
+      const session = liveSession({ dotted: true });
+      await dotted.set('s1', session);
+      const apart = open({ schemaName, tableName });
+      await expect(apart.get('s1')).resolves.toEqual(roundTrip(session));
+      await dotted.touch('s1', sessionExpiringAt(Date.now() + 2 * HOUR, { dotted: true }));
+      await expect(apart.length()).resolves.toBe(1);
+      await expect(dotted.destroy('s1')).resolves.toBe(1);
+      await expect(apart.get('s1')).resolves.toBeNull();
     });
   });
 }
