@@ -28,6 +28,7 @@ import { concurrencyCases } from './cases/concurrency.js';
 import { corruptRowCases } from './cases/corrupt.js';
 import { expiryCases } from './cases/expiry.js';
 import { expressCases } from './cases/express.js';
+import { expressContractCases } from './cases/express-contract.js';
 import { fuzzCases } from './cases/fuzz.js';
 import { identifierCases } from './cases/identifiers.js';
 import { jsonCases } from './cases/json.js';
@@ -43,6 +44,7 @@ export { useScope, expiryMs, sessionValue, type Scope, type ScopeOptions, type R
 export { tableKeys, type TableKeys } from './introspect.js';
 export { runChild, type ChildReport } from './child/run-child.js';
 export * from './util.js';
+export { expressContractCases } from './cases/express-contract.js';
 
 /**
  * Register the whole suite for `target` as jest `describe`/`it` blocks titled with `target.name`. Each block uses a
@@ -86,5 +88,6 @@ export function describeStoreConformance(target: ConformanceTarget): void {
     identifierCases(ctx);
     callbackCases(ctx);
     expressCases(ctx);
+    expressContractCases(ctx);
   });
 }

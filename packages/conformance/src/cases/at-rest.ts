@@ -101,7 +101,7 @@ export function atRestCases(ctx: SuiteContext): void {
         const keyId = ((await scope.readRow(probe))?.sess as { k: string }).k;
         const sid = scope.sid('format1');
         const session = liveSession({ secret: MARKER });
-        await scope.writeRow(sid, firstFormatEnvelope(KEY_A, keyId, session), Date.now() + HOUR);
+        await scope.writeRow(sid, firstFormatEnvelope(KEY_A, keyId, session), new Date(session.cookie.expires!).getTime());
         const strict = scope.open(encrypted([KEY_A], {}, { allowUnbound: false }));
         await expectUndecryptable(strict, sid);
         await expect(scope.store.get(sid)).resolves.toEqual(roundTrip(session));
@@ -116,8 +116,14 @@ export function atRestCases(ctx: SuiteContext): void {
         await scope.store.set(sid, session);
         const later = Date.now() + 2 * HOUR;
         await scope.store.touch(sid, sessionExpiringAt(later, { secret: MARKER }));
-        expectExpiryWithin(scope, (await scope.readRow(sid))?.expiresMs, later);
-        await expect(scope.store.get(sid)).resolves.toEqual(roundTrip(session));
+        const row = await scope.readRow(sid);
+        expectExpiryWithin(scope, row?.expiresMs, later);
+        // The cookie's expiry comes from the row the touch moved; the payload itself stays as it was encrypted.
+        const touched = roundTrip(session);
+        await expect(scope.store.get(sid)).resolves.toEqual({
+          ...touched,
+          cookie: { ...touched.cookie, expires: new Date(row!.expiresMs).toISOString() },
+        });
       });
 
       it('fails get of a tampered row with an InvalidSessionError naming the sid, and keeps the row', async () => {
@@ -152,7 +158,7 @@ export function atRestCases(ctx: SuiteContext): void {
       it('refuses a plaintext row by default, and reads it with allowPlaintext until the next write encrypts it', async () => {
         const sid = scope.sid('legacy');
         const session = liveSession({ secret: MARKER });
-        await scope.writeRow(sid, session, Date.now() + HOUR);
+        await scope.writeRow(sid, session, new Date(session.cookie.expires!).getTime());
         await expectUndecryptable(scope.store, sid);
         const migrating = scope.open({ serializer: createEncryptedSerializer({ keys: [KEY_A], allowPlaintext: true }) });
         await expect(migrating.get(sid)).resolves.toEqual(roundTrip(session));
