@@ -269,6 +269,17 @@ export class KnexStore extends session.Store {
   }
 
   /**
+   * The timer of the next background sweep, or `null` when none is scheduled (`cleanupInterval: 0`, a sweep running,
+   * or after `close()`): connect-session-knex 5's handle, so that its `clearTimeout(store.nextDbCleanup)` still stops
+   * the sweep.
+   *
+   * @deprecated Call `close()`, which also waits for the operations in flight.
+   */
+  get nextDbCleanup(): NodeJS.Timeout | null {
+    return this.#sweepTimer ?? null;
+  }
+
+  /**
    * Settles when the table is known to exist (created if missing and allowed). A failed start-up is retried by the
    * next operation, so the store recovers once the database is back. Rejects with the start-up error (a
    * {@link DatabaseError} of operation `'ready'`, {@link SessionTableMissingError}, or with `createTable: false`

@@ -98,6 +98,16 @@ describe('prune', () => {
 });
 
 describe('the background sweep', () => {
+  it("exposes v5's nextDbCleanup: null without a scheduled sweep, else the pending timer (for v5's clearTimeout)", async () => {
+    expect(fixtures.store({ cleanupInterval: 0 }).store.nextDbCleanup).toBeNull();
+    const fixture = fixtures.store({ cleanupInterval: 60_000 });
+    await addRows(fixture, 2);
+    expect(fixture.store.nextDbCleanup).not.toBeNull();
+    clearTimeout(fixture.store.nextDbCleanup!);
+    await fixture.store.close();
+    expect(fixture.store.nextDbCleanup).toBeNull();
+  });
+
   it('deletes expired rows every cleanupInterval', async () => {
     const fixture = fixtures.store({ cleanupInterval: 5 });
     await addRows(fixture, 3, 1);
