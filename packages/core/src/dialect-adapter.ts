@@ -175,6 +175,18 @@ export interface DialectAdapter {
    * store checks the shape of a table it did not create. Default: knex's `columnInfo()`.
    */
   columnNames?(knex: Knex, table: SessionTable): Promise<readonly string[]>;
+  /**
+   * The declared type of `column` as the database's catalog names it (`timestamp with time zone`, `bigint`,
+   * `datetime2`, …), or `undefined` when the column is missing: the start-up check compares the expiry column's with
+   * `expiryEncoding`. Default: the `type` knex's `columnInfo()` reports.
+   */
+  columnType?(knex: Knex, table: SessionTable, column: string): Promise<string | undefined>;
+  /**
+   * Whether a column keeps a value of any type whatever its declared type (an embedded engine's): the start-up check then reads the
+   * types and sizes of the stored expiries instead of the declared type, and the sweep looks for numbers in a
+   * `'timestamp'` expiry column. Default `false`.
+   */
+  readonly dynamicColumnTypes?: boolean;
   /** An expression for the size in bytes of what `column` holds, for the store's `stats()`. Default: `length(column)`. */
   sizeOf?(knex: Knex, column: string): Knex.Raw;
   /**
@@ -202,6 +214,7 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
   readonly transactionalDdl: boolean = false;
   readonly sweepBatchSize?: number;
   readonly sweepRestRatio?: number;
+  readonly dynamicColumnTypes: boolean = false;
   createDefaultKnex?(): Knex;
   validateTable?(table: SessionTable): void;
   nativeExecutor?(
@@ -305,6 +318,31 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
       .where(catalog.schema, table.schemaName ?? knex.raw(catalog.currentSchema))
       .andWhere(catalog.table, table.tableName);
     return rows.map((row) => String(row.name));
+  }
+
+  async columnType(knex: Knex, table: SessionTable, column: string): Promise<string | undefined> {
+    const info = (await table.query(knex).columnInfo()) as unknown as Record<string, { type?: unknown }>;
+    const found = Object.keys(info).find((name) => name.toLowerCase() === column.toLowerCase());
+    return found === undefined ? undefined : String(info[found]?.type ?? '');
+  }
+
+  /**
+   * The declared type of `column` from a catalog view (see {@link BaseDialectAdapter.catalogColumnNames}), its name
+   * and the table's bound as values; `type` names the view's column holding the type.
+   */
+  protected async catalogColumnType(
+    knex: Knex,
+    table: SessionTable,
+    column: string,
+    catalog: { view: string; name: string; type: string; schema: string; table: string; currentSchema: string },
+  ): Promise<string | undefined> {
+    const rows: Array<{ name: unknown; type: unknown }> = await knex
+      .select({ name: catalog.name, type: catalog.type })
+      .from(catalog.view)
+      .where(catalog.schema, table.schemaName ?? knex.raw(catalog.currentSchema))
+      .andWhere(catalog.table, table.tableName);
+    const row = rows.find((candidate) => String(candidate.name).toLowerCase() === column.toLowerCase());
+    return row === undefined ? undefined : String(row.type);
   }
 
   sizeOf(knex: Knex, column: string): Knex.Raw {

@@ -39,15 +39,43 @@ export class SessionTableMissingError extends ConnectSessionKnexError {
 }
 
 /**
- * The session table exists but lacks columns the store needs (with `createTable: false` the store checks at start-up
- * rather than fail on the first request). `table` names it and `missing` lists the missing columns.
+ * A column of the session table holds what the options do not describe: `column` names it, `found` says what it holds,
+ * `option` names the option that fits it, and `suggested` gives that option's value when it can be told.
+ */
+export interface ColumnMismatch {
+  readonly column: string;
+  readonly found: string;
+  readonly option: string;
+  readonly suggested?: string;
+}
+
+/**
+ * The session table exists but is not the table the options describe: it lacks columns the store needs (`missing`
+ * lists them), or its expiry column holds what `expiryEncoding` does not say (`mismatch` describes it; `missing` is
+ * empty). The store checks at start-up rather than fail on the first request, or lose live sessions to the sweep.
  */
 export class SessionTableShapeError extends ConnectSessionKnexError {
   readonly table: string;
   readonly missing: readonly string[];
+  /** What a column holds that the options do not describe, when that is the problem. */
+  readonly mismatch: ColumnMismatch | undefined;
 
-  constructor(table: string, missing: readonly string[], found: readonly string[]) {
+  constructor(table: string, missing: readonly string[], found: readonly string[]);
+  constructor(table: string, mismatch: ColumnMismatch);
+  constructor(table: string, problem: readonly string[] | ColumnMismatch, found: readonly string[] = []) {
     const list = (names: readonly string[]): string => names.map((name) => JSON.stringify(name)).join(', ');
+    if (!isNameList(problem)) {
+      const fix = problem.suggested === undefined ? `check the ${problem.option} option` : `set ${problem.option}: '${problem.suggested}'`;
+      super(
+        `the session table ${table} has the column ${JSON.stringify(problem.column)} holding ${problem.found}: ${fix} ` +
+          '(the store refuses to start rather than read live sessions as expired and sweep them)',
+      );
+      this.table = table;
+      this.missing = Object.freeze([]);
+      this.mismatch = Object.freeze({ ...problem });
+      return;
+    }
+    const missing = problem;
     super(
       `the session table ${table} lacks the column${missing.length === 1 ? '' : 's'} ${list(missing)} ` +
         `(it has ${found.length > 0 ? list(found) : 'none'}): add ${missing.length === 1 ? 'it' : 'them'} in a ` +
@@ -56,6 +84,27 @@ export class SessionTableShapeError extends ConnectSessionKnexError {
     );
     this.table = table;
     this.missing = Object.freeze([...missing]);
+    this.mismatch = undefined;
+  }
+}
+
+function isNameList(value: readonly string[] | ColumnMismatch): value is readonly string[] {
+  return Array.isArray(value);
+}
+
+/**
+ * The sweep stopped before deleting anything, because the rows it would delete do not look expired on a second
+ * reading (`reason: 'second-reading'`: they are live read in another expiry encoding), or because it would delete more
+ * than `sweepMaxShare` of the table with no such sweep recently (`reason: 'share'`). Nothing was deleted.
+ */
+export class SweepGuardError extends ConnectSessionKnexError {
+  readonly table: string;
+  readonly reason: 'second-reading' | 'share';
+
+  constructor(table: string, reason: 'second-reading' | 'share', problem: string) {
+    super(`the sweep of ${table} stopped and deleted nothing: ${problem}`);
+    this.table = table;
+    this.reason = reason;
   }
 }
 

@@ -31,6 +31,7 @@ export {
   isKnex,
   DEFAULT_TTL_MS,
   DEFAULT_CLEANUP_INTERVAL_MS,
+  DEFAULT_SWEEP_MAX_SHARE,
   type KnexStoreOptions,
   type ResolvedOptions,
   type ExpiryEncoding,
@@ -63,6 +64,8 @@ export {
   SessionTableMissingError,
   SessionTableShapeError,
   StoreClosedError,
+  SweepGuardError,
+  type ColumnMismatch,
 } from './errors.js';
 export {
   createSessionTable,

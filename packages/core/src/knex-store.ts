@@ -14,8 +14,11 @@ import {
   InvalidSessionError,
   SessionTableMissingError,
   StoreClosedError,
+  type SweepGuardError,
 } from './errors.js';
 import { expiryOf } from './expiry.js';
+import { checkExpiryColumn } from './expiry-column.js';
+import { checkSecondReading, measureShare, shareError } from './sweep-guard.js';
 import { LONE_SURROGATE, resolveOptions, type KnexStoreOptions, type ResolvedOptions } from './options.js';
 import type { Serializer } from './serializer.js';
 import { ReadCoalescer } from './read-coalescer.js';
@@ -213,6 +216,8 @@ export class KnexStore extends session.Store {
   #ready: Promise<void> | undefined;
   #sweepTimer: NodeJS.Timeout | undefined;
   #pruning: Promise<number> | undefined;
+  /** When a sweep of this store last deleted more than `sweepMaxShare` of the table (see `#guardSweep`). */
+  #lastLargeSweep: number | undefined;
   #closing: Promise<void> | undefined;
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #availability: Availability;
@@ -282,8 +287,8 @@ export class KnexStore extends session.Store {
   /**
    * Settles when the table is known to exist (created if missing and allowed). A failed start-up is retried by the
    * next operation, so the store recovers once the database is back. Rejects with the start-up error (a
-   * {@link DatabaseError} of operation `'ready'`, {@link SessionTableMissingError}, or with `createTable: false`
-   * {@link SessionTableShapeError} for a table that lacks a column); after `close()`, a store that is not ready rejects
+   * {@link DatabaseError} of operation `'ready'`, {@link SessionTableMissingError}, or {@link SessionTableShapeError} for an expiry column
+   * that holds what expiryEncoding does not say, and with `createTable: false` for a table that lacks a column); after `close()`, a store that is not ready rejects
    * with {@link StoreClosedError}. Ignoring a rejection here is safe.
    */
   get ready(): Promise<void> {
@@ -585,15 +590,23 @@ export class KnexStore extends session.Store {
    * sweep calls this; a call while a prune is running joins it. Where the adapter has a sweep lock, only one store
    * on the table sweeps at a time: a store that finds the lock held skips the sweep and resolves 0 (the `'prune'`
    * event, a {@link PruneEvent}, tells a skip from a sweep that found nothing). After `close()` it fails with
-   * {@link StoreClosedError}, and a prune running when `close()` is called stops after its current batch.
+   * {@link StoreClosedError}, and a prune running when `close()` is called stops after its current batch. Before its
+   * first batch the sweep guard looks for rows that are live on a second reading of their expiry (epoch seconds in an
+   * `'epoch-ms'` column, say): finding one, it deletes nothing and fails with a {@link SweepGuardError}, which is also
+   * emitted as `'error'` (see the README's "Sweep safety").
    */
   prune(callback?: Callback<number>): Promise<number | undefined> {
+    return settle(this.#prune(false), callback);
+  }
+
+  /** The sweep; `background` when the store's timer runs it, which holds it to the `sweepMaxShare` rule too. */
+  #prune(background: boolean): Promise<number> {
     // Only an open store's prune may be joined: after close() every call fails alike.
-    if (this.#closing) return settle(Promise.reject(new StoreClosedError('prune')), callback);
-    this.#pruning ??= this.#run('prune', (knex) => this.#sweep(knex)).finally(() => {
+    if (this.#closing) return Promise.reject(new StoreClosedError('prune'));
+    this.#pruning ??= this.#run('prune', (knex) => this.#sweep(knex, background)).finally(() => {
       this.#pruning = undefined;
     });
-    return settle(this.#pruning, callback);
+    return this.#pruning;
   }
 
   /**
@@ -639,13 +652,17 @@ export class KnexStore extends session.Store {
   /**
    * With createTable, create the table if it is missing (another process creating it first is success). Without, the
    * table must exist and have every column the store uses: checked once here, so that a table made by a migration
-   * that missed a column fails at start-up and says which, instead of failing requests one by one.
+   * that missed a column fails at start-up and says which, instead of failing requests one by one. Either way, the
+   * expiry column of a table that was there already is checked against expiryEncoding.
    */
   async #bootstrap(): Promise<void> {
     const t = this.#table;
     if (this.options.createTable) {
       // A table that was there already gains the extra columns of the columns option it lacks.
-      if (!(await ensureSessionTable(this.knex, this.#adapter, t))) await addMissingColumns(this.knex, this.#adapter, t);
+      if (await ensureSessionTable(this.knex, this.#adapter, t)) return;
+      await addMissingColumns(this.knex, this.#adapter, t);
+      // A table that was there already may hold its expiries otherwise than expiryEncoding says: never sweep it so.
+      await checkExpiryColumn(this.knex, this.#adapter, t);
       return;
     }
     if (!(await this.#adapter.hasTable(this.knex, t))) throw new SessionTableMissingError(t.displayName);
@@ -713,10 +730,11 @@ export class KnexStore extends session.Store {
    * The sweep, under the adapter's lock so that of several stores on one table only one sweeps at a time; the others
    * skip it and resolve 0. Emits `'prune'` with `{ deleted, skipped }` either way.
    */
-  async #sweep(knex: Knex): Promise<number> {
+  async #sweep(knex: Knex, background: boolean): Promise<number> {
     const started = performance.now();
     let deleted = 0;
     const run = async (locked: Knex): Promise<void> => {
+      await this.#guardSweep(locked, background);
       deleted = await this.#deleteExpired(locked);
     };
     const ran = this.#adapter.withSweepLock
@@ -755,6 +773,26 @@ export class KnexStore extends session.Store {
     // Nothing to schedule for an event nobody listens to (most stores have no 'set' or 'prune-progress' listener).
     if (this.listenerCount(event) === 0) return;
     process.nextTick(() => this.emit(event, ...args));
+  }
+
+  /**
+   * The sweep guard (the README's "Sweep safety"), before the first batch: no row the sweep would delete may be live
+   * on a second reading of its expiry, and a background sweep may delete more than `sweepMaxShare` of the table only
+   * when a sweep of this store did so within the last three cleanup intervals. On a sound table it costs one indexed
+   * statement (none for `'timestamp'` on a typed engine) and two counts bounded by the live window.
+   */
+  async #guardSweep(knex: Knex, background: boolean): Promise<void> {
+    const nowMs = Date.now();
+    // Numbers are foreign to a date-time column only where the column keeps any type and the dialect's date-time is not one.
+    const foreignNumbers =
+      this.#adapter.dynamicColumnTypes === true && typeof this.#adapter.encodeExpiry(nowMs, knex) !== 'number';
+    await checkSecondReading(knex, this.#table, foreignNumbers, nowMs);
+    const maxShare = this.options.sweepMaxShare;
+    const share = await measureShare(knex, this.#table, this.#bound(knex, this.#encodeExpiry(nowMs)), maxShare);
+    if (!share.excessive) return;
+    const recent = this.#lastLargeSweep !== undefined && nowMs - this.#lastLargeSweep <= 3 * this.options.cleanupInterval;
+    if (background && !recent) throw shareError(this.#table, share, maxShare);
+    this.#lastLargeSweep = nowMs;
   }
 
   /**
@@ -862,7 +900,7 @@ export class KnexStore extends session.Store {
     const delay = Math.round(interval * (0.5 + Math.random()));
     this.#sweepTimer = setTimeout(() => {
       this.#sweepTimer = undefined;
-      this.prune().then(
+      this.#prune(true).then(
         () => this.#scheduleSweep(),
         (error: unknown) => {
           if (!(error instanceof StoreClosedError)) process.nextTick(this.options.onDbCleanupError, error);

@@ -7,6 +7,8 @@ import { JSON_SERIALIZER, type Serializer } from './serializer.js';
 export const DEFAULT_TTL_MS = 86_400_000;
 /** How often expired rows are swept by default. */
 export const DEFAULT_CLEANUP_INTERVAL_MS = 60_000;
+/** The share of the table above which a background sweep stops (see the `sweepMaxShare` option). */
+export const DEFAULT_SWEEP_MAX_SHARE = 0.5;
 /** The longest delay Node's timers accept. */
 const MAX_TIMER_MS = 2_147_483_647;
 /** Half of a UTF-16 surrogate pair standing alone: no database encodes it, so each would store another character. */
@@ -31,6 +33,14 @@ export interface KnexStoreOptions {
   cleanupInterval?: number;
   /** Receives the errors of the background sweep. Default: `console.error`. */
   onDbCleanupError?: (error: unknown) => void;
+  /**
+   * The largest share of the table's rows (above 0, up to 1) that one background sweep may delete when no sweep of
+   * this store deleted such a share within the last three cleanup intervals: a larger one (after a clock jump, say)
+   * stops before deleting anything and fails with a `SweepGuardError`. The share is counted only when 100 rows or
+   * more are expired, and from at most 1,000 live rows. `1` turns this rule off (for sessions that live shorter than
+   * `cleanupInterval`). `prune()` called by the application is not held to it. Default `0.5`.
+   */
+  sweepMaxShare?: number;
   /**
    * Lifetime in milliseconds of a session whose cookie has neither `expires` nor `maxAge`, or a function of the
    * session returning it. Default one day.
@@ -121,6 +131,7 @@ export interface ResolvedOptions {
   readonly createTable: boolean;
   readonly cleanupInterval: number;
   readonly onDbCleanupError: (error: unknown) => void;
+  readonly sweepMaxShare: number;
   readonly ttl: (session: SessionData) => number;
   readonly disableTouch: boolean;
   readonly touchAfter: number;
@@ -156,6 +167,7 @@ const KNOWN_KEYS = new Set([
   'createTable',
   'cleanupInterval',
   'onDbCleanupError',
+  'sweepMaxShare',
   'ttl',
   'disableTouch',
   'touchAfter',
@@ -366,6 +378,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     createTable: boolean(spelling('createTable'), options.createTable, true),
     cleanupInterval: Math.max(0, cleanupInterval),
     onDbCleanupError: onDbCleanupError as (error: unknown) => void,
+    sweepMaxShare: sweepMaxShare(options.sweepMaxShare),
     ttl: resolveTtl(options.ttl),
     disableTouch: boolean('disableTouch', options.disableTouch, false),
     touchAfter: touchAfter(options.touchAfter),
@@ -431,6 +444,14 @@ function corruptSessionPolicy(value: unknown): 'error' | 'delete' {
   if (value === undefined) return 'error';
   if (value !== 'error' && value !== 'delete') {
     throw new ConfigurationError('onCorruptSession', `must be 'error' or 'delete', got ${describe(value)}`);
+  }
+  return value;
+}
+
+function sweepMaxShare(value: unknown): number {
+  if (value === undefined) return DEFAULT_SWEEP_MAX_SHARE;
+  if (typeof value !== 'number' || !(value > 0 && value <= 1)) {
+    throw new ConfigurationError('sweepMaxShare', `must be a share above 0 and up to 1 (1: no limit), got ${describe(value)}`);
   }
   return value;
 }

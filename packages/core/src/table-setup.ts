@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { DialectAdapter, SessionTable } from './dialect-adapter.js';
 import { ConfigurationError, ConnectSessionKnexError, DatabaseError, SessionTableShapeError } from './errors.js';
+import { checkExpiryColumn } from './expiry-column.js';
 import { resolveOptions, type KnexStoreOptions, type ResolvedOptions } from './options.js';
 
 /**
@@ -141,17 +142,19 @@ export function requiredColumns(table: SessionTable): string[] {
 }
 
 /**
- * Check that the session table has every column the store needs (its types are not checked: a table made by hand or
- * by connect-session-knex 5 may use others that work). Resolves when it does. Names are compared ignoring case: several
+ * Check that the session table has every column the store needs, and that its expiry column holds what
+ * `expiryEncoding` says (see `checkExpiryColumn`; the other columns' types are not checked: a table made by hand or by
+ * connect-session-knex 5 may use others that work). Resolves when it does. Names are compared ignoring case: several
  * engines match column names so, and where the database does not, a column that differs only in case fails the first
  * statement just as it always did, whereas a false alarm here would stop a store that works.
  *
- * @throws {SessionTableShapeError} naming the table and the missing columns.
+ * @throws {SessionTableShapeError} naming the table and the missing columns, or the expiry column and what it holds.
  */
 export async function checkTableShape(knex: Knex, adapter: DialectAdapter, table: SessionTable): Promise<void> {
   const present = await columnsOf(knex, adapter, table);
   const missing = absent(requiredColumns(table), present);
   if (missing.length > 0) throw new SessionTableShapeError(table.displayName, missing, present);
+  await checkExpiryColumn(knex, adapter, table);
 }
 
 /** The `wanted` columns not among `present`, names compared ignoring case (see {@link checkTableShape}). */

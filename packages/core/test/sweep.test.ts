@@ -130,7 +130,8 @@ describe('the background sweep', () => {
   });
 
   it('stops at close(), which waits for the run in flight', async () => {
-    const fixture = fixtures.store({ cleanupInterval: 5 });
+    // Every row expired: only with the share rule off does the background sweep delete them.
+    const fixture = fixtures.store({ cleanupInterval: 5, sweepMaxShare: 1 });
     await addRows(fixture, 2 * PRUNE_BATCH_SIZE + 5);
     const reached = deferred();
     const gate = deferred();

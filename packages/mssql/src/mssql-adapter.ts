@@ -76,6 +76,16 @@ function refuseBrackets(table: SessionTable): void {
   }
 }
 
+/** Where the catalog lists the table's columns and their declared types, every name bound as a value. */
+const COLUMN_CATALOG = {
+  view: 'INFORMATION_SCHEMA.COLUMNS',
+  name: 'COLUMN_NAME',
+  type: 'DATA_TYPE',
+  schema: 'TABLE_SCHEMA',
+  table: 'TABLE_NAME',
+  currentSchema: 'schema_name()',
+};
+
 /**
  * SQL Server through knex's `mssql` client (tedious). sid is `nvarchar(255)` with a binary collation (nvarchar
  * because knex binds every string as nvarchar: a varchar key would be converted row by row and lose its index seek),
@@ -170,13 +180,12 @@ export class MssqlAdapter extends BaseDialectAdapter {
    * assumes `dbo` and needs the database named in the knex config.
    */
   override async columnNames(knex: Knex, table: SessionTable): Promise<readonly string[]> {
-    return this.catalogColumnNames(knex, table, {
-      view: 'INFORMATION_SCHEMA.COLUMNS',
-      name: 'COLUMN_NAME',
-      schema: 'TABLE_SCHEMA',
-      table: 'TABLE_NAME',
-      currentSchema: 'schema_name()',
-    });
+    return this.catalogColumnNames(knex, table, COLUMN_CATALOG);
+  }
+
+  /** The declared type from the same catalog view, the names bound as values. */
+  override columnType(knex: Knex, table: SessionTable, column: string): Promise<string | undefined> {
+    return this.catalogColumnType(knex, table, column, COLUMN_CATALOG);
   }
 
   /** Bytes as stored (`len()` counts characters, and `length()` does not exist). */

@@ -45,6 +45,16 @@ export function parseServerVersion(version: string): MysqlServerInfo {
   return { flavour, version, rowAlias };
 }
 
+/** Where the catalog lists the table's columns and their declared types, every name bound as a value. */
+const COLUMN_CATALOG = {
+  view: 'information_schema.columns',
+  name: 'column_name',
+  type: 'data_type',
+  schema: 'table_schema',
+  table: 'table_name',
+  currentSchema: 'database()',
+};
+
 /**
  * MySQL and MariaDB through knex's `mysql`, `mysql2` and `mariadb` clients (all report the `mysql` dialect).
  *
@@ -201,13 +211,12 @@ export class MysqlAdapter extends BaseDialectAdapter {
    * only in the connection's configured database.
    */
   override async columnNames(knex: Knex, table: SessionTable): Promise<readonly string[]> {
-    return this.catalogColumnNames(knex, table, {
-      view: 'information_schema.columns',
-      name: 'column_name',
-      schema: 'table_schema',
-      table: 'table_name',
-      currentSchema: 'database()',
-    });
+    return this.catalogColumnNames(knex, table, COLUMN_CATALOG);
+  }
+
+  /** The declared type from the same catalog view, the names bound as values. */
+  override columnType(knex: Knex, table: SessionTable, column: string): Promise<string | undefined> {
+    return this.catalogColumnType(knex, table, column, COLUMN_CATALOG);
   }
 
   /** The stored UTC text as it is: the drivers would read a DATETIME in the process's time zone by default. */

@@ -65,6 +65,16 @@ function isUniqueViolation(error: unknown): boolean {
   return errorNum === 1 || (typeof message === 'string' && /\bORA-00001\b/.test(message));
 }
 
+/** Where the catalog lists the table's columns and their declared types, every name bound as a value. */
+const COLUMN_CATALOG = {
+  view: 'ALL_TAB_COLUMNS',
+  name: 'COLUMN_NAME',
+  type: 'DATA_TYPE',
+  schema: 'OWNER',
+  table: 'TABLE_NAME',
+  currentSchema: "sys_context('USERENV', 'CURRENT_SCHEMA')",
+};
+
 /**
  * Oracle Database through knex's `oracledb` client (node-oracledb, thin mode needs no Oracle Client). sid is
  * `varchar2(255 char)`, sess a CLOB (no 4000-byte cap), and expired `timestamp(3) with time zone`. Every name is
@@ -159,13 +169,12 @@ export class OracleAdapter extends BaseDialectAdapter {
    * every name bound as a value: knex's `columnInfo()` splices the table name into its SQL and ignores the owner.
    */
   override async columnNames(knex: Knex, table: SessionTable): Promise<readonly string[]> {
-    return this.catalogColumnNames(knex, table, {
-      view: 'ALL_TAB_COLUMNS',
-      name: 'COLUMN_NAME',
-      schema: 'OWNER',
-      table: 'TABLE_NAME',
-      currentSchema: "sys_context('USERENV', 'CURRENT_SCHEMA')",
-    });
+    return this.catalogColumnNames(knex, table, COLUMN_CATALOG);
+  }
+
+  /** The declared type from the same catalog view, the names bound as values. */
+  override columnType(knex: Knex, table: SessionTable, column: string): Promise<string | undefined> {
+    return this.catalogColumnType(knex, table, column, COLUMN_CATALOG);
   }
 
   /** The CLOB's length (in characters: a CLOB has no byte length short of converting it). */

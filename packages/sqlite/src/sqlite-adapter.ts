@@ -24,6 +24,8 @@ export class SqliteAdapter extends BaseDialectAdapter {
   override readonly dialects = ['sqlite3'] as const;
   /** An attached database is SQLite's only "schema", and knex cannot create the expiry index in one. */
   override readonly supportsSchema = false;
+  /** A column keeps any value whatever its declared type: the expiry checks read the stored values' types instead. */
+  override readonly dynamicColumnTypes = true;
 
   /**
    * Whether the table exists, asked with its name as written. knex's own `hasTable` on SQLite deletes every backtick
