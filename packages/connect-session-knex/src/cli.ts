@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { knex as createKnex, type Knex } from 'knex';
 import {
@@ -27,8 +28,8 @@ const USAGE = `Usage: ${NAME} <command> (--url <url> | --knexfile <path>) [optio
 
 Commands:
   create-table   Create the session table and its index if missing (a no-op when it exists), and check its columns
-  prune          Delete expired sessions now, in batches, showing progress
-  stats          Live and expired counts, the earliest expiries, and the largest session
+  prune          Delete expired sessions now, in batches, showing progress; on a terminal it asks first
+  stats          Live and expired counts, the earliest expiries, and the largest session's size
 
 Database (one of):
   --url <url>               ${supportedSchemes().join(', ')}
@@ -46,6 +47,15 @@ Table (the store's options of the same meaning):
   --expiry-encoding <enc>   expiryEncoding: timestamp, epoch-seconds or epoch-ms (default timestamp)
   --column <name>           an extra column of the columns option (repeat for several)
   --jsonb                   create-table on PostgreSQL: the session column as jsonb
+
+prune:
+  --dry-run                 delete nothing: print how many sessions prune would delete, and their expiries
+  -y, --yes                 delete without asking (needed where stdin or stdout is no terminal, as in scripts)
+
+stats:
+  --show-ids                also print the ids of the sessions it names, shortened (never whole)
+
+Every command first checks the table's expiry column against --expiry-encoding, and refuses a mismatch.
 
 Output:
   --json                    print the result as JSON on stdout
@@ -69,6 +79,9 @@ const OPTIONS = {
   'expiry-encoding': { type: 'string' },
   column: { type: 'string', multiple: true },
   jsonb: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
+  'show-ids': { type: 'boolean' },
   json: { type: 'boolean' },
   debug: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -92,6 +105,8 @@ export interface CliIo {
   readonly stdout: ProgressOutput;
   readonly stderr: ProgressOutput;
   readonly env: NodeJS.ProcessEnv;
+  /** Where `prune` reads its question's answer; it asks only when this and stdout are terminals. */
+  readonly stdin?: NodeJS.ReadableStream & { readonly isTTY?: boolean };
 }
 
 interface Context {
@@ -162,10 +177,60 @@ async function createTable(context: Context): Promise<{ text: string; json: unkn
   };
 }
 
+/** Whether `prune` can ask before deleting: stdin and stdout are both terminals. */
+function interactive(io: CliIo): boolean {
+  return io.stdin?.isTTY === true && io.stdout.isTTY === true;
+}
+
+/** Ask `question` on stderr and read one line of answer: yes or no (no, when stdin ends first). */
+function confirm(io: CliIo, question: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const lines = readline.createInterface({ input: io.stdin!, output: io.stderr as NodeJS.WritableStream, terminal: false });
+    let answered = false;
+    lines.on('line', (line) => {
+      answered = true;
+      lines.close();
+      resolve(/^\s*y(es)?\s*$/i.test(line));
+    });
+    lines.on('close', () => {
+      if (!answered) resolve(false);
+    });
+    io.stderr.write(question);
+  });
+}
+
+/** The expiries `from` and `to`, as one range. */
+function expiryRange(from: SessionExpiry | null | undefined, to: SessionExpiry | null | undefined): string {
+  const at = (row: SessionExpiry | null | undefined): string => row?.expires?.toISOString() ?? 'unreadable';
+  return `expiring from ${at(from)} to ${at(to)}`;
+}
+
 async function prune(context: Context): Promise<{ text: string; json: unknown }> {
   return withStore(context, async (store) => {
-    const before = await store.stats({ largest: false });
-    const progress = new PruneProgress(context.io.stderr, before!.expired);
+    const { flags, io } = context;
+    const before = (await store.stats({ largest: false, newestExpired: true }))!;
+    const name = store.table.displayName;
+    const count = (n: number): string => `${n.toLocaleString('en-US')} expired session${n === 1 ? '' : 's'}`;
+    const oldest = before.expired > 0 ? before.oldest : null;
+    const newest = before.expired > 0 ? before.newestExpired : null;
+    const range = before.expired > 0 ? ` (${expiryRange(oldest, newest)})` : '';
+    if (flags['dry-run']) {
+      return {
+        text: `Dry run: prune would delete ${count(before.expired)} from ${name}${range}; ${before.live.toLocaleString('en-US')} live stay.`,
+        json: {
+          table: name,
+          dryRun: true,
+          expired: before.expired,
+          live: before.live,
+          oldestExpired: oldest?.expires ?? null,
+          newestExpired: newest?.expires ?? null,
+        },
+      };
+    }
+    if (!flags.yes && before.expired > 0 && !(await confirm(io, `Delete ${count(before.expired)} from ${name}${range}? [y/N] `))) {
+      throw new Error('nothing was deleted (not confirmed)');
+    }
+    const progress = new PruneProgress(io.stderr, before.expired);
     let skipped = false;
     store.on('prune-progress', ({ deleted }: { deleted: number }) => progress.update(deleted));
     store.on('prune', (event: { skipped: boolean }) => {
@@ -177,11 +242,10 @@ async function prune(context: Context): Promise<{ text: string; json: unknown }>
     // The store emits its events on a later tick: let them arrive before reading them.
     await new Promise((resolve) => setImmediate(resolve));
     progress.finish();
-    const name = store.table.displayName;
     const text = skipped
-      ? `Skipped: another process is pruning ${name} right now (${before!.expired} expired sessions were waiting).`
+      ? `Skipped: another process is pruning ${name} right now (${before.expired} expired sessions were waiting).`
       : `Deleted ${deleted.toLocaleString('en-US')} expired session${deleted === 1 ? '' : 's'} from ${name} in ${duration(ms)}.`;
-    return { text, json: { table: name, expiredBefore: before!.expired, deleted, skipped, ms } };
+    return { text, json: { table: name, expiredBefore: before.expired, deleted, skipped, ms } };
   });
 }
 
@@ -191,25 +255,43 @@ function relative(date: Date): string {
   return ms >= 0 ? `in ${duration(ms)}` : `${duration(-ms)} ago`;
 }
 
-function describeExpiry(row: SessionExpiry | null): string {
+/**
+ * A session id as `stats --show-ids` prints it: its first characters (at most 8, and never more than half of it) and
+ * an ellipsis, enough to tell sessions apart and too little to use one.
+ */
+export function shortId(sid: string): string {
+  return `${sid.slice(0, Math.min(8, Math.floor(sid.length / 2)))}…`;
+}
+
+function describeExpiry(row: SessionExpiry | null, showIds: boolean): string {
   if (!row) return '-';
-  return row.expires ? `${row.sid}, expires ${row.expires.toISOString()} (${relative(row.expires)})` : `${row.sid}, expiry unreadable`;
+  const id = showIds ? `${shortId(row.sid)}, ` : '';
+  return row.expires ? `${id}expires ${row.expires.toISOString()} (${relative(row.expires)})` : `${id}expiry unreadable`;
 }
 
 async function stats(context: Context): Promise<{ text: string; json: unknown }> {
   return withStore(context, async (store) => {
     const s = (await store.stats())!;
+    const showIds = context.flags['show-ids'] === true;
+    // Live session ids are credentials: only on request, and then shortened.
+    const named = <T extends { sid: string }>(row: T | null | undefined): Omit<T, 'sid'> | T | null => {
+      if (!row) return null;
+      const { sid, ...rest } = row;
+      return showIds ? { ...row, sid: shortId(sid) } : rest;
+    };
     const name = store.table.displayName;
+    const largest = s.largest ? `${showIds ? `${shortId(s.largest.sid)}, ` : ''}${s.largest.bytes.toLocaleString('en-US')} bytes` : '-';
     const rows: Array<[string, string]> = [
       ['table', name],
       ['live', s.live.toLocaleString('en-US')],
       ['expired', s.expired.toLocaleString('en-US')],
-      ['oldest live', describeExpiry(s.oldestLive)],
-      ['oldest', describeExpiry(s.oldest)],
-      ['largest', s.largest ? `${s.largest.sid}, ${s.largest.bytes.toLocaleString('en-US')} bytes` : '-'],
+      ['oldest live', describeExpiry(s.oldestLive, showIds)],
+      ['oldest', describeExpiry(s.oldest, showIds)],
+      ['largest', largest],
     ];
     const text = rows.map(([key, value]) => `${key.padEnd(12)} ${value}`).join('\n');
-    return { text, json: { table: name, ...s } };
+    const json = { ...s, oldestLive: named(s.oldestLive), oldest: named(s.oldest), largest: named(s.largest) };
+    return { text, json: { table: name, ...json } };
   });
 }
 
@@ -231,6 +313,13 @@ function oneLine(error: unknown): string {
   // A DatabaseError whose driver error had no message of its own ends in ': '.
   if (/:\s*$/.test(message) && cause !== undefined) message += detail(cause);
   return message.replace(/\s*\n\s*/g, ' ');
+}
+
+/** For an expiry column the options misread, the flag that reads it right, when the stored values tell. */
+function encodingHint(error: unknown): string {
+  const mismatch = (error as { mismatch?: { option?: unknown; suggested?: unknown } } | null)?.mismatch;
+  if (mismatch?.option !== 'expiryEncoding' || typeof mismatch.suggested !== 'string') return '';
+  return ` (the stored values say: run again with --expiry-encoding ${mismatch.suggested})`;
 }
 
 /** The stack, and the stack of each cause. */
@@ -299,6 +388,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     if (!run) throw new UsageError(`unknown command "${command}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
     if (flags.jsonb && command !== 'create-table') throw new UsageError('--jsonb applies to create-table only');
+    for (const [flag, only] of [['dry-run', 'prune'], ['yes', 'prune'], ['show-ids', 'stats']] as const) {
+      if (flags[flag] && command !== only) throw new UsageError(`--${flag} applies to ${only} only`);
+    }
+    if (command === 'prune' && !flags['dry-run'] && !flags.yes && !interactive(io)) {
+      // Unattended, nobody can be asked: a script says --yes, so that deleting is always someone's decision.
+      throw new UsageError('prune deletes sessions: pass --yes to run it without a terminal, or --dry-run to see what it would delete');
+    }
     if (flags.env !== undefined && flags.knexfile === undefined) throw new UsageError('--env applies to --knexfile only');
     const options = tableOptions(flags);
     const config = await knexConfig(flags, command, io);
@@ -315,14 +411,15 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       io.stderr.write(`${NAME}: ${error.message}\n\n${USAGE}`);
       return 2;
     }
-    io.stderr.write(`${NAME}: ${oneLine(error)}\n`);
+    io.stderr.write(`${NAME}: ${oneLine(error)}${encodingHint(error)}\n`);
     if (flags?.debug) io.stderr.write(`${stacks(error)}\n`);
     return 1;
   }
 }
 
 if (require.main === module) {
-  void main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env }).then((code) => {
+  const io = { stdout: process.stdout, stderr: process.stderr, env: process.env, stdin: process.stdin };
+  void main(process.argv.slice(2), io).then((code) => {
     process.exitCode = code;
     // Everything is closed by now; should a driver still hold the loop open, do not hang the shell.
     setTimeout(() => process.exit(code), 5_000).unref();

@@ -134,23 +134,32 @@ function commandCases(name: string, target: () => CliTarget): void {
         { sid: 'big', sess: { text: 'é'.repeat(3000) }, expires: now + 2 * HOUR },
       ]);
 
+      // Session ids are credentials: none by default.
       const stats = json(await cli(['stats', '--url', url, '--table', table, '--json']));
       expect(stats).toEqual({
         table,
         live: 3,
         expired: 2,
-        oldestLive: { sid: 'live-soon', expires: new Date(now + HOUR).toISOString() },
-        oldest: { sid: 'gone-first', expires: new Date(now - 3 * HOUR).toISOString() },
-        largest: { sid: 'big', bytes: Buffer.byteLength(JSON.stringify({ text: 'é'.repeat(3000) })) },
+        oldestLive: { expires: new Date(now + HOUR).toISOString() },
+        oldest: { expires: new Date(now - 3 * HOUR).toISOString() },
+        largest: { bytes: Buffer.byteLength(JSON.stringify({ text: 'é'.repeat(3000) })) },
       });
 
       const text = await cli(['stats', '--url', url, '--table', table]);
       expect(text.code).toBe(0);
       expect(text.stdout).toMatch(/^live {9}3$/m);
       expect(text.stdout).toMatch(/^expired {6}2$/m);
-      expect(text.stdout).toMatch(/^oldest live {2}live-soon, expires \S+ \(in .+\)$/m);
-      expect(text.stdout).toMatch(/^oldest {7}gone-first, expires \S+ \(.+ ago\)$/m);
-      expect(text.stdout).toMatch(/^largest {6}big, [\d,]+ bytes$/m);
+      expect(text.stdout).toMatch(/^oldest live {2}expires \S+ \(in .+\)$/m);
+      expect(text.stdout).toMatch(/^oldest {7}expires \S+ \(.+ ago\)$/m);
+      expect(text.stdout).toMatch(/^largest {6}[\d,]+ bytes$/m);
+      for (const sid of ['live-soon', 'gone-first', 'big']) expect(text.stdout).not.toContain(sid);
+
+      // On request, and shortened: at most 8 characters and never more than half of the id.
+      const shown = json(await cli(['stats', '--url', url, '--table', table, '--json', '--show-ids']));
+      expect(shown).toMatchObject({ oldestLive: { sid: 'live…' }, oldest: { sid: 'gone-…' }, largest: { sid: 'b…' } });
+      const shownText = (await cli(['stats', '--url', url, '--table', table, '--show-ids'])).stdout;
+      expect(shownText).toMatch(/^oldest live {2}live…, expires /m);
+      expect(shownText).not.toContain('live-soon');
     });
 
     it('prune deletes every expired row in batches, reporting progress, and keeps the live ones', async () => {
@@ -160,7 +169,7 @@ function commandCases(name: string, target: () => CliTarget): void {
       const expired = Array.from({ length: 2500 }, (_, i) => ({ sid: `old-${i}`, expires: now - HOUR - i }));
       await put(table, [...expired, { sid: 'live-1', expires: now + HOUR }, { sid: 'live-2', expires: now + HOUR }]);
 
-      const run = await cli(['prune', '--url', url, '--table', table]);
+      const run = await cli(['prune', '--url', url, '--table', table, '--yes']);
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(new RegExp(`^Deleted 2,500 expired sessions from ${table} in \\S+ m?s\\.\\n$`));
       // Not a terminal: plain lines, the last at 100 %.
@@ -169,7 +178,7 @@ function commandCases(name: string, target: () => CliTarget): void {
       expect(lines[lines.length - 1]).toBe('pruned 2,500 of 2,500 expired sessions (100 %)');
       expect((await db(table).pluck('sid')).sort()).toEqual(['live-1', 'live-2']);
 
-      expect(json(await cli(['prune', '--url', url, '--table', table, '--json']))).toMatchObject({
+      expect(json(await cli(['prune', '--url', url, '--table', table, '--json', '-y']))).toMatchObject({
         table,
         expiredBefore: 0,
         deleted: 0,
@@ -177,10 +186,59 @@ function commandCases(name: string, target: () => CliTarget): void {
       });
     });
 
+    it('prune --dry-run counts what prune would delete and deletes nothing; without a terminal, prune needs --yes', async () => {
+      const table = newTable('dry');
+      await cli(['create-table', '--url', url, '--table', table]);
+      const now = Date.now();
+      await put(table, [
+        { sid: 'old-1', expires: now - 3 * HOUR },
+        { sid: 'old-2', expires: now - HOUR },
+        { sid: 'live', expires: now + HOUR },
+      ]);
+      const dry = await cli(['prune', '--url', url, '--table', table, '--dry-run']);
+      expect(dry).toMatchObject({ code: 0, stderr: '' });
+      expect(dry.stdout).toBe(
+        `Dry run: prune would delete 2 expired sessions from ${table} (expiring from ` +
+          `${new Date(now - 3 * HOUR).toISOString()} to ${new Date(now - HOUR).toISOString()}); 1 live stay.\n`,
+      );
+      expect(json(await cli(['prune', '--url', url, '--table', table, '--dry-run', '--json']))).toEqual({
+        table,
+        dryRun: true,
+        expired: 2,
+        live: 1,
+        oldestExpired: new Date(now - 3 * HOUR).toISOString(),
+        newestExpired: new Date(now - HOUR).toISOString(),
+      });
+      const unattended = await cli(['prune', '--url', url, '--table', table]);
+      expect(failure(unattended, 2)).toContain('pass --yes to run it without a terminal, or --dry-run');
+      expect((await db(table).pluck('sid')).sort()).toEqual(['live', 'old-1', 'old-2']);
+    });
+
+    it("refuses a table whose expiry column the options misread, says which --expiry-encoding fits, and deletes nothing", async () => {
+      // The issue's case: a table in epoch milliseconds, and the CLI's default encoding (timestamp).
+      const table = newTable('epoch');
+      await cli(['create-table', '--url', url, '--table', table, '--expiry-encoding', 'epoch-ms']);
+      const now = Date.now();
+      await db(table).insert([1, 2, 3].map((i) => ({ sid: `live-${i}`, sess: '{}', expired: now + i * HOUR })));
+      for (const command of [['stats'], ['prune', '--yes'], ['prune', '--dry-run'], ['create-table']]) {
+        const message = failure(await cli([...command, '--url', url, '--table', table]), 1);
+        expect(message).toContain(`the session table ${table} has the column "expired" holding`);
+        expect(message).toContain('run again with --expiry-encoding epoch-ms');
+      }
+      expect(await db(table).pluck('sid')).toHaveLength(3);
+      const secs = await cli(['prune', '--url', url, '--table', table, '--yes', '--expiry-encoding', 'epoch-seconds']);
+      expect(failure(secs, 1)).toContain('run again with --expiry-encoding epoch-ms');
+      expect(await db(table).pluck('sid')).toHaveLength(3);
+      expect(json(await cli(['prune', '--url', url, '--table', table, '--yes', '--json', '--expiry-encoding', 'epoch-ms']))).toMatchObject({
+        deleted: 0,
+      });
+      // Seven runs of the command: a deadline for a loaded machine, not a measure of speed.
+    }, 120_000);
+
     it('a missing table fails stats and prune with one line, and --debug adds the stack', async () => {
       const table = newTable('absent');
-      for (const command of ['stats', 'prune']) {
-        const message = failure(await cli([command, '--url', url, '--table', table]), 1);
+      for (const command of [['stats'], ['prune', '--yes']]) {
+        const message = failure(await cli([...command, '--url', url, '--table', table]), 1);
         expect(message).toContain(`the session table ${table} does not exist`);
       }
       const debug = await cli(['stats', '--url', url, '--table', table, '--debug']);
@@ -251,10 +309,28 @@ describe('the command line itself', () => {
     [['stats', '--url', 'x.sqlite', '--jsonb'], '--jsonb applies to create-table only'],
     [['stats', '--url', 'redis://127.0.0.1/0'], 'unsupported scheme "redis://"'],
     [['stats', '--url', 'postgres://['], 'is not a valid URL'],
+    [['stats', '--url', 'postgres://ada:50%zz@127.0.0.1/db'], 'malformed %-escape in its password'],
+    [['stats', '--url', 'mysql://ad%e9:pw@127.0.0.1/db'], 'malformed %-escape in its user name'],
+    [['stats', '--url', 'postgres://ada:pw@127.0.0.1/d%b'], 'malformed %-escape in its path'],
+    [['stats', '--url', 'x.sqlite', '--dry-run'], '--dry-run applies to prune only'],
+    [['stats', '--url', 'x.sqlite', '--yes'], '--yes applies to prune only'],
+    [['prune', '--url', 'x.sqlite', '--show-ids'], '--show-ids applies to stats only'],
   ])('%j is a usage error: status 2 and the usage', async (args, message) => {
     const run = await cli(args);
     expect(failure(run, 2)).toContain(message);
     expect(run.stderr).toContain('Usage: connect-session-knex <command>');
+  });
+
+  it.each([
+    ['a "/"', 'postgres://ada:se/cr3t@127.0.0.1:1/db', 'se/cr3t'],
+    ['":" and "/"', 'mysql://ada:s:e/cr3t@127.0.0.1:1/db', 's:e/cr3t'],
+    ['"@" and "/"', 'mysql://ada:s@e:x/cr3t@127.0.0.1:1/db', 's@e:x/cr3t'],
+    ['no host after it', 'postgres://ada:cr3t-x', 'cr3t-x'],
+  ])('an unparsable --url whose password holds %s is a usage error that never prints the password', async (_, url, password) => {
+    const run = await cli(['stats', '--url', url]);
+    expect(failure(run, 2)).toContain('is not a valid URL');
+    expect(run.stderr).not.toContain(password);
+    expect(run.stderr).not.toContain(password.slice(-4));
   });
 
   it('a server that does not answer is a one-line failure with status 1', async () => {
@@ -302,11 +378,23 @@ describe('the command line itself', () => {
     } finally {
       await db.destroy();
     }
-    const command = [process.execPath, CLI, 'prune', '--url', file].map((part) => `'${part}'`).join(' ');
-    const run = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: workDir, encoding: 'utf8', timeout: 60_000 });
+    const command = (...args: string[]) =>
+      [process.execPath, CLI, 'prune', '--url', file, ...args].map((part) => `'${part}'`).join(' ');
+    const onTerminal = (args: string[], input: string) =>
+      spawnSync('script', ['-qec', command(...args), '/dev/null'], { cwd: workDir, encoding: 'utf8', input, timeout: 60_000 });
+
+    // It asks first; anything but yes deletes nothing.
+    const declined = onTerminal([], 'n\n');
+    expect(declined.stdout).toMatch(/Delete 1,500 expired sessions from sessions \(expiring from \S+ to \S+\)\? \[y\/N\]/);
+    expect(declined.stdout).toContain('nothing was deleted (not confirmed)');
+    expect(declined.status).toBe(1);
+
+    const run = onTerminal([], 'y\n');
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/\r\[#+-*\] +\d+ % [\d,]+\/1,500 · /);
     expect(run.stdout).toContain('Deleted 1,500 expired sessions from sessions in');
     expect(run.stdout).not.toContain('pruned ');
+    // --yes asks nothing.
+    expect(onTerminal(['--yes'], '').stdout).not.toContain('[y/N]');
   });
 });

@@ -24,6 +24,11 @@ export interface SessionStats {
    * `DialectAdapter.sizeOf`); `null` for an empty table, and `undefined` when `stats({ largest: false })` skipped it.
    */
   readonly largest?: { readonly sid: string; readonly bytes: number } | null;
+  /**
+   * The expired row whose expiry is the latest, the last the next sweep would delete (with {@link SessionStats.oldest},
+   * the range it deletes when `expired` is not 0); present only with `stats({ newestExpired: true })`.
+   */
+  readonly newestExpired?: SessionExpiry | null;
 }
 
 /** Options of `KnexStore.stats()`. */
@@ -33,6 +38,8 @@ export interface StatsOptions {
    * index. `false` skips it on a table too large to scan. Default `true`.
    */
   readonly largest?: boolean;
+  /** Also find the latest expiry among the expired rows (one more indexed statement). Default `false`. */
+  readonly newestExpired?: boolean;
 }
 
 /** Aliases unlikely to be a column's name, so that no selected column shadows another. */
@@ -56,11 +63,14 @@ export async function collectStats(
     const row = await t.query(knex).count({ n: t.sidColumn }).where(t.expiredColumn, operator, now).first();
     return Number(row?.n ?? 0);
   };
-  const earliest = async (narrow: (query: Knex.QueryBuilder) => Knex.QueryBuilder): Promise<SessionExpiry | null> => {
+  const earliest = async (
+    narrow: (query: Knex.QueryBuilder) => Knex.QueryBuilder,
+    direction: 'asc' | 'desc' = 'asc',
+  ): Promise<SessionExpiry | null> => {
     const query = t
       .query(knex)
       .select(knex.raw('?? as ??', [t.sidColumn, SID]), selectExpiry(knex, adapter, t, EXPIRES)).whereNotNull(t.expiredColumn);
-    const row = (await narrow(query).orderBy(t.expiredColumn, 'asc').first()) as Record<string, unknown> | undefined;
+    const row = (await narrow(query).orderBy(t.expiredColumn, direction).first()) as Record<string, unknown> | undefined;
     if (!row) return null;
     const ms = decodeExpiry(row[EXPIRES], t.expiryEncoding);
     return { sid: String(row[SID]), expires: ms === undefined ? null : new Date(ms) };
@@ -70,7 +80,10 @@ export async function collectStats(
   const expired = await count('<=');
   const oldestLive = await earliest((query) => query.where(t.expiredColumn, '>', now));
   const oldest = await earliest((query) => query);
-  if (options?.largest === false) return { live, expired, oldestLive, oldest };
+  const newest = options?.newestExpired
+    ? { newestExpired: await earliest((query) => query.where(t.expiredColumn, '<=', now), 'desc') }
+    : {};
+  if (options?.largest === false) return { live, expired, oldestLive, oldest, ...newest };
   const size = adapter.sizeOf ? adapter.sizeOf(knex, t.sessColumn) : knex.raw('length(??)', [t.sessColumn]);
   const row = (await t
     .query(knex)
@@ -79,5 +92,5 @@ export async function collectStats(
     .orderBy(SIZE, 'desc')
     .first()) as Record<string, unknown> | undefined;
   const largest = row ? { sid: String(row[SID]), bytes: Number(row[SIZE]) } : null;
-  return { live, expired, oldestLive, oldest, largest };
+  return { live, expired, oldestLive, oldest, largest, ...newest };
 }

@@ -114,19 +114,42 @@ const DRIVERS: Readonly<Record<string, string>> = {
   'better-sqlite3': 'better-sqlite3',
 };
 
-/** A URL parsed as WHATWG does, or `undefined` for text that is no URL (a path, then) or a Windows drive letter. */
+/**
+ * A URL parsed as WHATWG does, or `undefined` for text that is no URL (a path, then) or a Windows drive letter. Every
+ * `%`-escape in it must be well formed: the drivers decode the user, password and database, and would fail later, or
+ * differently.
+ */
 function parseUrl(text: string): URL | undefined {
   if (!/^[a-z][a-z0-9+.-]*:/i.test(text) || /^[a-z]:[\\/]/i.test(text)) return undefined;
+  let url: URL;
   try {
-    return new URL(text);
+    url = new URL(text);
   } catch {
     throw new UsageError(`--url ${JSON.stringify(redact(text))} is not a valid URL`);
   }
+  for (const [part, value] of [
+    ['user name', url.username],
+    ['password', url.password],
+    ['path', url.pathname],
+  ] as const) {
+    try {
+      decodeURIComponent(value);
+    } catch {
+      throw new UsageError(`--url has a malformed %-escape in its ${part} (write "%" itself as %25)`);
+    }
+  }
+  return url;
 }
 
-/** The URL without its password, for messages. */
+/**
+ * The URL without its credentials, for messages, whatever they contain (a "/", "@" or ":" included): everything
+ * between the scheme's `//` and the last `@` becomes `***`. With no `@`, whatever follows a `:` after the host (a
+ * password typed without its host, as likely as a port) becomes `***` too.
+ */
 export function redact(text: string): string {
-  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+  const match = /^([a-z][a-z0-9+.-]*:\/\/)(.*)@/is.exec(text);
+  if (match) return `${match[1]}***@${text.slice(match[0].length)}`;
+  return text.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/]*:)[^/]*/i, '$1***');
 }
 
 /**
