@@ -6,12 +6,16 @@ import { SQL } from './support/sql-server-double.js';
 
 const COLUMNS =
   'select [COLUMN_NAME] as [name] from [INFORMATION_SCHEMA].[COLUMNS] where [TABLE_SCHEMA] = schema_name() and [TABLE_NAME] = @p0';
+const COLUMN_TYPES =
+  'select [COLUMN_NAME] as [name], [DATA_TYPE] as [type] from [INFORMATION_SCHEMA].[COLUMNS] where [TABLE_SCHEMA] = schema_name() and [TABLE_NAME] = @p0';
 
 /** A database whose session table exists with these columns; every other statement gets no rows. */
 function database(columns: string[], other: (statement: WireStatement) => { rows?: Array<Record<string, unknown>> } | undefined = () => undefined) {
   return recordingSqlServer((statement) => {
     if (statement.sql.includes('INFORMATION_SCHEMA.TABLES')) return { rows: [{ TABLE_NAME: 'sessions' }] };
-    if (statement.sql.includes('INFORMATION_SCHEMA].[COLUMNS]')) return { rows: columns.map((name) => ({ name })) };
+    if (statement.sql.includes('INFORMATION_SCHEMA].[COLUMNS]')) {
+      return { rows: columns.map((name) => ({ name, type: name === 'expired' ? 'datetime2' : 'nvarchar' })) };
+    }
     return other(statement);
   });
 }
@@ -29,11 +33,27 @@ function open(recording: ReturnType<typeof database>, options: object = {}): Mss
   return store;
 }
 
-it("reads the table's columns from INFORMATION_SCHEMA in the user's default schema, the name bound", async () => {
+it("reads the table's columns and the expiry's type from INFORMATION_SCHEMA in the user's default schema, the name bound", async () => {
   const recording = database(['sid', 'sess', 'expired']);
   await open(recording).ready;
-  expect(recording.statements.map((s) => s.sql)).toEqual([SQL.hasTable, COLUMNS]);
+  // A date-time expiry column is what the default expiryEncoding wants: no stored value needs reading.
+  expect(recording.statements.map((s) => s.sql)).toEqual([SQL.hasTable, COLUMNS, COLUMN_TYPES]);
   expect(recording.statements[1]!.values).toEqual(['sessions']);
+  expect(recording.statements[2]!.values).toEqual(['sessions']);
+});
+
+it('refuses an integer expiry column with the default expiryEncoding', async () => {
+  const recording = recordingSqlServer((statement) => {
+    if (statement.sql.includes('INFORMATION_SCHEMA.TABLES')) return { rows: [{ TABLE_NAME: 'sessions' }] };
+    if (statement.sql.includes('INFORMATION_SCHEMA].[COLUMNS]')) {
+      return { rows: ['sid', 'sess', 'expired'].map((name) => ({ name, type: name === 'expired' ? 'bigint' : 'nvarchar' })) };
+    }
+    if (statement.sql.includes('order by [expired]')) return { rows: [{ value: '1796462302266' }] };
+    return undefined;
+  });
+  const failure = await open(recording).ready.catch((error: unknown) => error);
+  expect(failure).toBeInstanceOf(SessionTableShapeError);
+  expect(failure).toMatchObject({ missing: [], mismatch: { column: 'expired', option: 'expiryEncoding', suggested: 'epoch-ms' } });
 });
 
 it('names the schema when one is set, and reports the columns a table lacks', async () => {
