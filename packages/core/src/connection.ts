@@ -53,27 +53,6 @@ export function errorChain(error: unknown): unknown[] {
 }
 
 /**
- * Run `body` with a knex whose every query goes to one connection taken from `knex`'s pool, and give the connection
- * back afterwards. Unlike a transaction, each statement commits on its own: what a session-level lock needs, held on
- * that connection while batches of work run (and commit) on the same connection, so that a pool of one is enough.
- */
-export async function withPinnedConnection<T>(knex: Knex, body: (pinned: Knex) => Promise<T>): Promise<T> {
-  const client = knex.client as Knex.Client;
-  const connection: unknown = await client.acquireConnection();
-  try {
-    // withUserParams gives a knex on a copy of the client (sharing its pool); the copy hands out this one connection
-    // and never returns it to the pool itself, as knex's own transactions do.
-    const pinned = knex.withUserParams({ ...(knex.userParams ?? {}) });
-    const pinnedClient = pinned.client as Knex.Client;
-    pinnedClient.acquireConnection = () => Promise.resolve(connection);
-    pinnedClient.releaseConnection = () => Promise.resolve();
-    return await body(pinned);
-  } finally {
-    await client.releaseConnection(connection);
-  }
-}
-
-/**
  * Open one connection outside the pool and close it again: whether the database answers at all, which a query
  * through the pool cannot tell when the pool is merely busy. Rejects with the driver's error, or with a `ETIMEDOUT`
  * error when no connection came within `timeoutMs` (a connection that comes later is closed when it does).

@@ -154,12 +154,20 @@ export interface DialectAdapter {
    */
   isConnectionError?(error: unknown): boolean;
   /**
-   * Run the sweep (`run`, all of its batches) under a lock that stores sharing this table (in other processes too)
-   * cannot take at the same time, without waiting for it: resolve `false` without calling `run` when another store
-   * holds it, `true` after `run` has finished. `run` gets the knex to delete with (the lock's own connection, where
-   * the lock belongs to a connection). The lock is released however `run` ends. Default: no lock, `run` runs.
+   * Take the sweep's lock inside `trx`, the transaction the store opens for each batch of the sweep, without waiting:
+   * resolve `true` when taken, `false` when another store on this table (in any process) holds it. Of several stores
+   * sharing a table, one then deletes at a time; a store whose first batch finds the lock held reports the sweep as
+   * skipped. The lock should end with the transaction (committed or rolled back), so that nothing outlives it on a
+   * server connection that a pool or a transaction pooler hands to another client next; a lock that
+   * does not must be given back by {@link DialectAdapter.unlockSweep}. Default: none, batches run without a lock.
    */
-  withSweepLock?(knex: Knex, table: SessionTable, run: (knex: Knex) => Promise<void>): Promise<boolean>;
+  lockSweep?(trx: Knex.Transaction, table: SessionTable): Promise<boolean>;
+  /**
+   * Give back, before the batch's transaction ends, a lock {@link DialectAdapter.lockSweep} took that the end of the
+   * transaction would not release (a session-level lock). Called once after every batch whose lock was taken, whether
+   * its delete succeeded or not. Default: none.
+   */
+  unlockSweep?(trx: Knex.Transaction, table: SessionTable): Promise<void>;
   /**
    * The fast path's executor for the driver behind `knex` (see `knex.client.driverName`), or `undefined` for a driver
    * the adapter does not know, which keeps every statement on knex. It may be async, to learn what the server is
@@ -217,6 +225,8 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
   readonly dynamicColumnTypes: boolean = false;
   createDefaultKnex?(): Knex;
   validateTable?(table: SessionTable): void;
+  lockSweep?(trx: Knex.Transaction, table: SessionTable): Promise<boolean>;
+  unlockSweep?(trx: Knex.Transaction, table: SessionTable): Promise<void>;
   nativeExecutor?(
     knex: Knex,
     context: NativeExecutorContext,
@@ -290,12 +300,6 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
 
   isConnectionError(error: unknown): boolean {
     return isCommonConnectionError(error);
-  }
-
-  /** No lock: right for an embedded database, whose single writer serialises concurrent sweeps anyway. */
-  async withSweepLock(knex: Knex, _table: SessionTable, run: (knex: Knex) => Promise<void>): Promise<boolean> {
-    await run(knex);
-    return true;
   }
 
   async columnNames(knex: Knex, table: SessionTable): Promise<readonly string[]> {

@@ -53,7 +53,6 @@ export {
   checkConnection,
   errorChain,
   isCommonConnectionError,
-  withPinnedConnection,
 } from './connection.js';
 export {
   ConnectSessionKnexError,

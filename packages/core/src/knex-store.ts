@@ -24,6 +24,7 @@ import type { Serializer } from './serializer.js';
 import { ReadCoalescer } from './read-coalescer.js';
 import { SessionStatements } from './session-statements.js';
 import { withStoredExpiry } from './stored-expiry.js';
+import { sweepBatch } from './sweep-batch.js';
 import { TouchThrottle } from './touch-throttle.js';
 import { addMissingColumns, adapterTable, checkDialect, checkTableShape, ensureSessionTable } from './table-setup.js';
 import { collectStats, type SessionStats, type StatsOptions } from './stats.js';
@@ -36,7 +37,7 @@ const MAX_SWEEP_REST_MS = 1000;
 export const MAX_SID_LENGTH = 255;
 /**
  * What a store emits as `'prune'` after each sweep that ran to its end: the rows it deleted, and whether it skipped
- * the sweep because another store on the same table held the sweep lock (then `deleted` is 0).
+ * the sweep because another store on the same table held the sweep lock (then it deleted no expired row).
  */
 export interface PruneEvent {
   readonly deleted: number;
@@ -588,7 +589,7 @@ export class KnexStore extends session.Store {
   /**
    * Delete expired sessions now, in batches of {@link PRUNE_BATCH_SIZE}. Resolves the number deleted. The background
    * sweep calls this; a call while a prune is running joins it. Where the adapter has a sweep lock, only one store
-   * on the table sweeps at a time: a store that finds the lock held skips the sweep and resolves 0 (the `'prune'`
+   * on the table deletes at a time: a store that finds the lock held skips the sweep and resolves 0 (the `'prune'`
    * event, a {@link PruneEvent}, tells a skip from a sweep that found nothing). After `close()` it fails with
    * {@link StoreClosedError}, and a prune running when `close()` is called stops after its current batch. Before its
    * first batch the sweep guard looks for rows that are live on a second reading of their expiry (epoch seconds in an
@@ -727,21 +728,16 @@ export class KnexStore extends session.Store {
   }
 
   /**
-   * The sweep, under the adapter's lock so that of several stores on one table only one sweeps at a time; the others
-   * skip it and resolve 0. Emits `'prune'` with `{ deleted, skipped }` either way.
+   * The sweep, each batch under the adapter's lock so that of several stores on one table only one deletes at a time;
+   * a store that finds it held skips the sweep and resolves 0. Emits `'prune'` with `{ deleted, skipped }` either way.
    */
   async #sweep(knex: Knex, background: boolean): Promise<number> {
     const started = performance.now();
-    let deleted = 0;
-    const run = async (locked: Knex): Promise<void> => {
-      await this.#guardSweep(locked, background);
-      deleted = await this.#deleteExpired(locked);
-    };
-    const ran = this.#adapter.withSweepLock
-      ? await this.#adapter.withSweepLock(knex, this.#table, run)
-      : await run(knex).then(() => true);
+    // The guard reads the table once, before the first batch; each batch then takes the sweep lock itself.
+    await this.#guardSweep(knex, background);
+    const { deleted, skipped } = await this.#deleteExpired(knex);
     const ms = Math.round(performance.now() - started);
-    this.#emitLater('prune', { deleted, skipped: !ran, ms } satisfies PruneEvent);
+    this.#emitLater('prune', { deleted, skipped, ms } satisfies PruneEvent);
     return deleted;
   }
 
@@ -798,25 +794,28 @@ export class KnexStore extends session.Store {
   /**
    * Delete expired rows batch by batch until a batch comes back short or the store is closing, resting between
    * batches as long as the adapter asks (its `sweepRestRatio`), so that a sweep of a million rows does not take the
-   * server away from the requests running meanwhile.
+   * server away from the requests running meanwhile. Each batch takes the adapter's sweep lock (see `sweepBatch`):
+   * when another store holds it at the first batch, the sweep is skipped; at a later one, that store carries on.
    */
-  async #deleteExpired(knex: Knex): Promise<number> {
+  async #deleteExpired(knex: Knex): Promise<{ deleted: number; skipped: boolean }> {
     const { sweepBatchSize: size, sweepRestRatio: ratio } = this.#adapter;
     const batchSize = typeof size === 'number' && Number.isInteger(size) && size > 0 ? size : PRUNE_BATCH_SIZE;
     const restRatio = typeof ratio === 'number' && ratio > 0 ? ratio : 0;
     let total = this.options.onCorruptSession === 'delete' ? await this.#deleteWithoutExpiry(knex) : 0;
-    for (;;) {
+    for (let first = true; ; first = false) {
       const now = this.#bound(knex, this.#encodeExpiry(Date.now()));
       const started = performance.now();
-      const deleted = await this.#adapter.deleteExpired(knex, this.#table, now, batchSize);
+      const batch = await sweepBatch(knex, this.#adapter, this.#table, now, batchSize);
+      if ('locked' in batch) return { deleted: total, skipped: first };
+      const { deleted } = batch;
       if (deleted > 0) total += deleted;
       this.#emitLater('prune-progress', { deleted: total } satisfies PruneProgressEvent);
       // Negated, so that a count that is no number (an adapter's bug) ends the loop instead of spinning forever.
-      if (!(deleted >= batchSize) || this.#closing) return total;
+      if (!(deleted >= batchSize) || this.#closing) return { deleted: total, skipped: false };
       if (restRatio > 0) {
         const rest = Math.min((performance.now() - started) * restRatio, MAX_SWEEP_REST_MS);
         await new Promise((resolve) => setTimeout(resolve, rest));
-        if (this.#closing) return total;
+        if (this.#closing) return { deleted: total, skipped: false };
       }
     }
   }

@@ -235,7 +235,7 @@ describe('operationTimeout', () => {
 describe('the sweep lock', () => {
   it("skips the sweep when the adapter's lock is held elsewhere: prune resolves 0 and reports it skipped", async () => {
     class Held extends RecordingAdapter {
-      override async withSweepLock(): Promise<boolean> {
+      override async lockSweep(): Promise<boolean> {
         return false;
       }
     }
@@ -250,12 +250,11 @@ describe('the sweep lock', () => {
     expect((await readRows(fixture)).map((row) => row.sid)).toEqual(['old']);
   });
 
-  it('deletes with the knex the lock hands over, and reports the count', async () => {
-    const handed: Knex[] = [];
+  it('takes the lock in each batch\'s transaction and deletes in that same transaction', async () => {
+    const locked: Knex.Transaction[] = [];
     class Locking extends RecordingAdapter {
-      override async withSweepLock(knex: Knex, _table: SessionTable, run: (knex: Knex) => Promise<void>) {
-        handed.push(knex);
-        await run(knex);
+      override async lockSweep(trx: Knex.Transaction): Promise<boolean> {
+        locked.push(trx);
         return true;
       }
     }
@@ -267,8 +266,34 @@ describe('the sweep lock', () => {
     await expect(fixture.store.prune()).resolves.toBe(1);
     await settleTicks();
     expect(reports).toEqual([{ deleted: 1, skipped: false, ms: expect.any(Number) }]);
-    expect(handed).toEqual([fixture.knex]);
+    expect(locked).toHaveLength(1);
+    expect(locked[0]!.isTransaction).toBe(true);
+    expect(locked[0]!.isCompleted()).toBe(true);
     expect((await readRows(fixture)).map((row) => row.sid)).toEqual(['live']);
+  });
+
+  it('gives a session-level lock back after each batch, also after a failed delete, and reports the failure', async () => {
+    const events: string[] = [];
+    class SessionLock extends RecordingAdapter {
+      override async lockSweep(): Promise<boolean> {
+        events.push('lock');
+        return true;
+      }
+      override async unlockSweep(trx: Knex.Transaction): Promise<void> {
+        events.push(trx.isCompleted() ? 'unlock after the transaction' : 'unlock');
+      }
+    }
+    const adapter = new SessionLock();
+    const fixture = fixtures.store({}, adapter);
+    await insertRow(fixture, 'old', Date.now() - 1000);
+    await expect(fixture.store.prune()).resolves.toBe(1);
+    adapter.before('deleteExpired', () => {
+      throw new Error('the delete failed');
+    });
+    await insertRow(fixture, 'old-2', Date.now() - 1000);
+    await expect(fixture.store.prune()).rejects.toMatchObject({ name: 'DatabaseError', operation: 'prune' });
+    expect(events).toEqual(['lock', 'unlock', 'lock', 'unlock']);
+    expect((await readRows(fixture)).map((row) => row.sid)).toEqual(['old-2']);
   });
 });
 

@@ -4,7 +4,6 @@ import {
   BaseDialectAdapter,
   ConfigurationError,
   tableIdentifiers,
-  withPinnedConnection,
   type SessionRow,
   type SessionTable,
 } from '@csk/core';
@@ -35,16 +34,13 @@ WHEN NOT MATCHED THEN INSERT (${names.join(', ')}) VALUES (${names.map((name) =>
 
 /**
  * Takes the sweep's application lock without waiting (`@LockTimeout = 0`) and returns sp_getapplock's status: 0 when
- * granted, negative when another session holds it. Owned by the session rather than a transaction, so that the
- * sweep's batches commit one by one while it is held: one transaction around them all would hold every deleted row's
- * lock to the end, and SQL Server escalates that many row locks to a lock on the whole table.
+ * granted, negative when another session holds it. Owned by the batch's transaction, which releases it at its commit
+ * or rollback; a batch (at most a thousand rows) stays below the row-lock count at which SQL Server escalates to a
+ * lock on the whole table.
  */
 export const GET_SWEEP_LOCK = `DECLARE @result int;
-EXEC @result = sp_getapplock @Resource = ?, @LockMode = 'Exclusive', @LockOwner = 'Session', @LockTimeout = 0;
+EXEC @result = sp_getapplock @Resource = ?, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 0;
 SELECT @result AS [result];`;
-
-/** Releases the lock {@link GET_SWEEP_LOCK} took. */
-export const RELEASE_SWEEP_LOCK = "EXEC sp_releaseapplock @Resource = ?, @LockOwner = 'Session';";
 
 /**
  * The application-lock resource of a table's sweep (application locks belong to one database): a hash of the schema
@@ -134,27 +130,10 @@ export class MssqlAdapter extends BaseDialectAdapter {
     return typeof code === 'string' && CONNECTION_CODES.has(code);
   }
 
-  /**
-   * An application lock ({@link GET_SWEEP_LOCK}) on one pinned connection, held while the sweep's batches run and
-   * commit one by one on that same connection, then released; if the connection dies instead, SQL Server releases it.
-   */
-  override async withSweepLock(knex: Knex, table: SessionTable, run: (knex: Knex) => Promise<void>): Promise<boolean> {
-    const resource = sweepLockResource(table);
-    return withPinnedConnection(knex, async (pinned) => {
-      const rows: Array<{ result?: unknown }> = await pinned.raw(GET_SWEEP_LOCK, [resource]);
-      if (!(Number(rows[0]?.result) >= 0)) return false;
-      let failed = true;
-      try {
-        await run(pinned);
-        failed = false;
-      } finally {
-        // A release that fails after the sweep failed must not hide the sweep's own error.
-        await pinned.raw(RELEASE_SWEEP_LOCK, [resource]).catch((error: unknown) => {
-          if (!failed) throw error;
-        });
-      }
-      return true;
-    });
+  /** The application lock {@link GET_SWEEP_LOCK}, owned by the batch's transaction. */
+  override async lockSweep(trx: Knex.Transaction, table: SessionTable): Promise<boolean> {
+    const rows: Array<{ result?: unknown }> = await trx.raw(GET_SWEEP_LOCK, [sweepLockResource(table)]);
+    return Number(rows[0]?.result) >= 0;
   }
 
   /** The MERGE above: one statement, atomic for two first writes of one sid. */

@@ -33,7 +33,7 @@ async function storeOn(respond: Responder) {
 const none: Responder = () => undefined;
 
 describe('the sweep lock on SQL Server (sp_getapplock, verified offline)', () => {
-  it('takes the lock without waiting, sweeps, and releases it, naming the table by a hashed resource', async () => {
+  it("takes the lock without waiting in the batch's transaction, sweeps, and commits, naming the table by a hashed resource", async () => {
     const { store, double, reports, sweep, close } = await storeOn(none);
     try {
       await expect(store.prune()).resolves.toBe(3);
@@ -41,12 +41,12 @@ describe('the sweep lock on SQL Server (sp_getapplock, verified offline)', () =>
       const statements = sweep();
       expect(statements[0]!.sql).toBe(SWEEP_LOCK_SQL.get);
       expect(statements.map((s) => s.sql)).toContain(SQL.prune);
-      expect(statements[statements.length - 1]!.sql).toBe(SWEEP_LOCK_SQL.release);
+      expect(statements[statements.length - 1]!.sql).toBe(SWEEP_LOCK_SQL.commit);
       const resource = sweepLockResource(store.table);
       expect(resource).toMatch(/^csk-sweep:[0-9a-f]{64}$/);
-      for (const lock of [statements[0]!, statements[statements.length - 1]!]) {
-        expect(lock.parameters).toEqual([{ name: 'p0', declaration: `nvarchar(${resource.length})`, value: resource }]);
-      }
+      expect(statements[0]!.parameters).toEqual([
+        { name: 'p0', declaration: `nvarchar(${resource.length})`, value: resource },
+      ]);
       expect(double.rows.size).toBe(0);
       expect(reports).toEqual([{ deleted: 3, skipped: false, ms: expect.any(Number) }]);
     } finally {
@@ -54,14 +54,14 @@ describe('the sweep lock on SQL Server (sp_getapplock, verified offline)', () =>
     }
   });
 
-  it('skips the sweep when another session holds the lock (status -1): no DELETE, nothing to release', async () => {
+  it('skips the sweep when another session holds the lock (status -1): no DELETE', async () => {
     const held: Responder = (statement) =>
       statement.sql === SWEEP_LOCK_SQL.get ? { rows: [{ result: -1 }] } : undefined;
     const { store, double, reports, sweep, close } = await storeOn(held);
     try {
       await expect(store.prune()).resolves.toBe(0);
       await new Promise((resolve) => setImmediate(resolve));
-      expect(sweep().map((s) => s.sql)).toEqual([SWEEP_LOCK_SQL.get]);
+      expect(sweep().map((s) => s.sql)).toEqual([SWEEP_LOCK_SQL.get, SWEEP_LOCK_SQL.commit]);
       expect(double.rows.size).toBe(3);
       expect(reports).toEqual([{ deleted: 0, skipped: true, ms: expect.any(Number) }]);
     } finally {
@@ -69,7 +69,7 @@ describe('the sweep lock on SQL Server (sp_getapplock, verified offline)', () =>
     }
   });
 
-  it("releases the lock when the sweep fails, and reports the sweep's error", async () => {
+  it("rolls the batch's transaction back, and so releases the lock, when the sweep fails, and reports the error", async () => {
     const failing: Responder = (statement) => {
       if (statement.sql === SQL.prune) throw new Error('Transaction (Process ID 53) was deadlocked');
       return undefined;
@@ -78,7 +78,7 @@ describe('the sweep lock on SQL Server (sp_getapplock, verified offline)', () =>
     try {
       await expect(store.prune()).rejects.toMatchObject({ name: 'DatabaseError', operation: 'prune' });
       const statements = sweep();
-      expect(statements[statements.length - 1]!.sql).toBe(SWEEP_LOCK_SQL.release);
+      expect(statements[statements.length - 1]!.sql).toBe(SWEEP_LOCK_SQL.rollback);
     } finally {
       await close();
     }

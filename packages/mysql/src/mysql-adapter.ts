@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { BaseDialectAdapter, rowColumns, withPinnedConnection, type SessionRow, type SessionTable } from '@csk/core';
+import { BaseDialectAdapter, rowColumns, type SessionRow, type SessionTable } from '@csk/core';
 import type { NativeExecutor } from '@csk/core';
 import { Mysql2Executor, MysqljsExecutor } from './mysql-executor.js';
 
@@ -164,28 +164,20 @@ export class MysqlAdapter extends BaseDialectAdapter {
   }
 
   /**
-   * `GET_LOCK(name, 0)` (which never waits) on one pinned connection, held while the sweep's batches run and commit
-   * one by one on that same connection, then `RELEASE_LOCK`; if the connection dies instead, the server releases it.
+   * `GET_LOCK(name, 0)`, which never waits, on the batch's transaction's connection. The lock belongs to the
+   * connection, not to the transaction: {@link MysqlAdapter.unlockSweep} gives it back before the transaction ends,
+   * so that no pooled connection keeps it. A server-wide lock: it does not hold across the nodes of a Galera cluster.
    */
-  override async withSweepLock(knex: Knex, table: SessionTable, run: (knex: Knex) => Promise<void>): Promise<boolean> {
-    const name = [table.schemaName ?? null, table.tableName];
-    return withPinnedConnection(knex, async (pinned) => {
-      const row: { locked?: unknown } | undefined = await pinned
-        .select(pinned.raw(`get_lock(${SWEEP_LOCK_NAME}, 0) as ??`, [...name, 'locked']))
-        .first();
-      if (Number(row?.locked) !== 1) return false;
-      let failed = true;
-      try {
-        await run(pinned);
-        failed = false;
-      } finally {
-        // A release that fails after the sweep failed must not hide the sweep's own error.
-        await pinned.raw(`select release_lock(${SWEEP_LOCK_NAME})`, name).catch((error: unknown) => {
-          if (!failed) throw error;
-        });
-      }
-      return true;
-    });
+  override async lockSweep(trx: Knex.Transaction, table: SessionTable): Promise<boolean> {
+    const row: { locked?: unknown } | undefined = await trx
+      .select(trx.raw(`get_lock(${SWEEP_LOCK_NAME}, 0) as ??`, [table.schemaName ?? null, table.tableName, 'locked']))
+      .first();
+    return Number(row?.locked) === 1;
+  }
+
+  /** `RELEASE_LOCK` of the lock {@link MysqlAdapter.lockSweep} took. */
+  override async unlockSweep(trx: Knex.Transaction, table: SessionTable): Promise<void> {
+    await trx.raw(`do release_lock(${SWEEP_LOCK_NAME})`, [table.schemaName ?? null, table.tableName]);
   }
 
   /** The server behind `knex`, asked once and remembered (a failed attempt is asked again next time). */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { BaseDialectAdapter, ConfigurationError, withPinnedConnection, type SessionTable } from '@csk/core';
+import { BaseDialectAdapter, ConfigurationError, type SessionTable } from '@csk/core';
 import type { NativeExecutor } from '@csk/core';
 import { PgExecutor } from './pg-executor.js';
 
@@ -45,6 +45,8 @@ export class PostgresAdapter extends BaseDialectAdapter {
   override readonly transactionalDdl = true;
   /** Whether a table this adapter creates stores sessions as `jsonb`. */
   readonly jsonb: boolean;
+  /** Whether the server has advisory locks; unknown until the first sweep asks. */
+  #advisoryLocks: boolean | undefined;
 
   constructor(options: PostgresAdapterOptions = {}) {
     super();
@@ -95,34 +97,30 @@ export class PostgresAdapter extends BaseDialectAdapter {
   }
 
   /**
-   * A session-level advisory lock (`pg_try_advisory_lock`, which never waits) on one pinned connection, held while
-   * the sweep's batches run and commit one by one on that same connection, and released with `pg_advisory_unlock`;
-   * if the connection dies instead, the server releases it. A server without advisory locks sweeps unguarded.
+   * A transaction-level advisory lock (`pg_try_advisory_xact_lock`, which never waits), which the server releases
+   * when the batch's transaction ends: on the one server connection that transaction ran on, so it also holds behind
+   * PgBouncer in transaction mode, where a session-level lock and its unlock may reach different server connections.
+   * A server without advisory locks (CockroachDB's kind) sweeps unguarded: the first attempt runs in a savepoint, so
+   * that its error leaves the batch's transaction usable, and the answer is remembered.
    */
-  override async withSweepLock(knex: Knex, table: SessionTable, run: (knex: Knex) => Promise<void>): Promise<boolean> {
-    const key = sweepLockKey(table);
-    return withPinnedConnection(knex, async (pinned) => {
-      let row: { locked?: unknown } | undefined;
-      try {
-        row = await pinned.select(pinned.raw('pg_try_advisory_lock(?::bigint) as ??', [key, 'locked'])).first();
-      } catch (error) {
-        if (!NO_ADVISORY_LOCKS.has(String((error as { code?: unknown })?.code))) throw error;
-        await run(pinned);
-        return true;
-      }
-      if (row?.locked !== true) return false;
-      let failed = true;
-      try {
-        await run(pinned);
-        failed = false;
-      } finally {
-        // An unlock that fails after the sweep failed must not hide the sweep's own error.
-        await pinned.raw('select pg_advisory_unlock(?::bigint)', [key]).catch((error: unknown) => {
-          if (!failed) throw error;
-        });
-      }
+  override async lockSweep(trx: Knex.Transaction, table: SessionTable): Promise<boolean> {
+    if (this.#advisoryLocks === false) return true;
+    const take = async (knex: Knex): Promise<boolean> => {
+      const rows: Array<{ locked?: unknown }> = await knex.select(
+        knex.raw('pg_try_advisory_xact_lock(?::bigint) as ??', [sweepLockKey(table), 'locked']),
+      );
+      return rows[0]?.locked === true;
+    };
+    if (this.#advisoryLocks) return take(trx);
+    try {
+      const locked = await trx.transaction(take);
+      this.#advisoryLocks = true;
+      return locked;
+    } catch (error) {
+      if (!NO_ADVISORY_LOCKS.has(String((error as { code?: unknown })?.code))) throw error;
+      this.#advisoryLocks = false;
       return true;
-    });
+    }
   }
 
   /** Bytes of the session's text (`json` and `jsonb` have no length of their own). */

@@ -10,7 +10,7 @@ const session = (ms: number, data: Record<string, unknown> = {}): SessionData =>
 async function statementsOf(client: string, options: Omit<PostgresStoreOptions, 'knex'> = {}): Promise<RecordedQuery[]> {
   // The sweep lock is free: one store alone.
   const { knex, queries } = recordingKnex(client, (query) =>
-    query.sql.startsWith('select pg_try_advisory_lock') ? [{ locked: true }] : query.sql.startsWith('select') ? [] : 1,
+    query.sql.startsWith('select pg_try_advisory_xact_lock') ? [{ locked: true }] : query.sql.startsWith('select') ? [] : 1,
   );
   const store = new PostgresStore({ cleanupInterval: 0, ...options, knex });
   try {
@@ -126,5 +126,59 @@ describe.each(['pg', 'cockroachdb'])('the SQL the %s client sends', (client: str
     expect(touch.bindings[0]).toBe('2030-01-02T03:04:05.679Z');
     expect(String(touch.bindings[2])).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(sql.join('\n')).not.toMatch(/now\(\)|current_timestamp/i);
+  });
+});
+
+describe('the sweep lock', () => {
+  /** The statements of two prunes, on a recording knex whose advisory-lock call is answered by `lock`. */
+  async function twoPrunes(lock: () => unknown[]): Promise<string[]> {
+    const { knex, queries } = recordingKnex('pg', (query) =>
+      query.sql.startsWith('select pg_try_advisory_xact_lock') ? lock() : query.sql.startsWith('select') ? [] : 0,
+    );
+    const store = new PostgresStore({ cleanupInterval: 0, knex });
+    try {
+      await store.ready;
+      queries.length = 0;
+      await store.prune();
+      await store.prune();
+      return queries.map((query) => query.sql);
+    } finally {
+      await store.close();
+      await knex.destroy();
+    }
+  }
+
+  it("takes a transaction-level advisory lock in each batch's transaction, first in a savepoint", async () => {
+    const lock = 'select pg_try_advisory_xact_lock($1::bigint) as "locked"';
+    const batch =
+      'delete from "sessions" where "sid" in (select "sid" from "sessions" where "expired" <= $1::timestamptz limit $2)';
+    expect(await twoPrunes(() => [{ locked: true }])).toEqual([
+      'BEGIN;',
+      expect.stringMatching(/^SAVEPOINT /),
+      lock,
+      expect.stringMatching(/^RELEASE SAVEPOINT /),
+      batch,
+      'COMMIT;',
+      // Known to work from then on: no savepoint.
+      'BEGIN;',
+      lock,
+      batch,
+      'COMMIT;',
+    ]);
+  });
+
+  it('sweeps unguarded on a server without advisory locks (CockroachDB), and stops asking', async () => {
+    const missing = () => {
+      throw Object.assign(new Error('unknown function: pg_try_advisory_xact_lock()'), { code: '42883' });
+    };
+    const sql = await twoPrunes(missing);
+    expect(sql.filter((s) => s.includes('pg_try_advisory_xact_lock'))).toHaveLength(1);
+    expect(sql.filter((s) => s.startsWith('ROLLBACK TO SAVEPOINT'))).toHaveLength(1);
+    expect(sql.filter((s) => s.startsWith('delete'))).toHaveLength(2);
+  });
+
+  it('skips the sweep when another store holds the lock', async () => {
+    const sql = await twoPrunes(() => [{ locked: false }]);
+    expect(sql.filter((s) => s.startsWith('delete'))).toEqual([]);
   });
 });

@@ -59,6 +59,28 @@ export function sweepCases(ctx: SuiteContext): void {
       expect(errorName(after.error)).toBe('StoreClosedError');
     });
 
+    it('stores on one table pruning together, round after round: each expired row deleted once, none left', async () => {
+      const tableName = scope.newTableName('many');
+      const stores = Array.from({ length: 4 }, () => scope.open({ tableName, cleanupInterval: 0 }));
+      await Promise.all(stores.map((store) => store.ready));
+      const live = scope.sid('live');
+      await stores[0]!.set(live, liveSession());
+      // Short rounds, then one of several batches, where a store may find the lock taken between two batches.
+      for (const [round, count] of [40, 40, 40, 40, 40, 40, 2 * PRUNE_BATCH_SIZE + 30].entries()) {
+        await scope.writeRows(expiredRows(count, `r${round}`), tableName);
+        const counts = await Promise.all(stores.map((store) => store.prune()));
+        expect({ round, deleted: counts.reduce<number>((sum, n) => sum + (n ?? 0), 0) }).toEqual({ round, deleted: count });
+        expect((await scope.readRows(tableName)).map((row) => row.sid)).toEqual([live]);
+      }
+      await Promise.all(stores.map((store) => store.close()));
+      // Nothing of theirs holds the lock now: a store opened later sweeps rather than skipping.
+      await scope.writeRows(expiredRows(3, 'later'), tableName);
+      const later = scope.open({ tableName, cleanupInterval: 0 });
+      const report = new Promise((resolve) => later.once('prune', resolve));
+      await expect(later.prune()).resolves.toBe(3);
+      await expect(report).resolves.toMatchObject({ deleted: 3, skipped: false });
+    });
+
     it('hands errors of the background sweep to onDbCleanupError', async () => {
       const errors: unknown[] = [];
       const store = scope.open({

@@ -25,27 +25,32 @@ export interface RecordingKnex {
  */
 export function recordingKnex(client: string, respond: Responder = () => undefined): RecordingKnex {
   const queries: RecordedQuery[] = [];
-  const knex = createKnex({ client, connection: {}, pool: { min: 0, max: 1 } });
-  const target = knex.client as unknown as {
-    dialect: string;
-    acquireConnection(): Promise<unknown>;
-    releaseConnection(connection: unknown): Promise<void>;
-    _query(connection: unknown, query: { sql: string; bindings?: unknown[]; response?: unknown }): Promise<unknown>;
-  };
-  target.acquireConnection = async () => ({ recording: true });
-  target.releaseConnection = async () => undefined;
-  target._query = async (_connection, query) => {
-    const recorded = { sql: query.sql, bindings: [...(query.bindings ?? [])] };
-    queries.push(recorded);
-    const answer = respond(recorded);
-    const rows = Array.isArray(answer) ? answer : [];
-    const count = typeof answer === 'number' ? answer : rows.length;
-    // Each family's processResponse reads its own driver's result shape.
-    query.response =
-      target.dialect === 'mysql'
-        ? [Array.isArray(answer) ? rows : { affectedRows: count }, []]
-        : { rows, rowCount: count, command: query.sql.trim().split(/\s+/)[0]!.toUpperCase() };
-    return query;
-  };
+  // The real client class, found through a throwaway knex; a subclass records, so that the client copies knex makes
+  // for transactions (from the class's prototype) record too.
+  const probe = createKnex({ client, connection: {} });
+  const Real = probe.client.constructor as typeof Knex.Client;
+  void probe.destroy();
+  class Recording extends Real {
+    override async acquireConnection(): Promise<unknown> {
+      return { recording: true };
+    }
+
+    override async releaseConnection(): Promise<void> {}
+
+    async _query(_connection: unknown, query: { sql: string; bindings?: unknown[]; response?: unknown }): Promise<unknown> {
+      const recorded = { sql: query.sql, bindings: [...(query.bindings ?? [])] };
+      queries.push(recorded);
+      const answer = respond(recorded);
+      const rows = Array.isArray(answer) ? answer : [];
+      const count = typeof answer === 'number' ? answer : rows.length;
+      // Each family's processResponse reads its own driver's result shape.
+      query.response =
+        this.dialect === 'mysql'
+          ? [Array.isArray(answer) ? rows : { affectedRows: count }, []]
+          : { rows, rowCount: count, command: query.sql.trim().split(/\s+/)[0]!.toUpperCase() };
+      return query;
+    }
+  }
+  const knex = createKnex({ client: Recording, connection: {}, pool: { min: 0, max: 1 } });
   return { knex, queries };
 }

@@ -54,6 +54,27 @@ export function recordingSqlServer(respond: Responder, config: Partial<Knex.Conf
       process.nextTick(() => this.emit('end'));
     }
 
+    /** tedious's transaction calls, which send no statement text: recorded as the T-SQL they stand for. */
+    inTransaction = false;
+
+    beginTransaction(done: (error?: Error) => void): void {
+      this.#transaction('BEGIN TRANSACTION', true, done);
+    }
+
+    commitTransaction(done: (error?: Error) => void): void {
+      this.#transaction('COMMIT TRANSACTION', false, done);
+    }
+
+    rollbackTransaction(done: (error?: Error) => void): void {
+      this.#transaction('ROLLBACK TRANSACTION', false, done);
+    }
+
+    #transaction(sql: string, open: boolean, done: (error?: Error) => void): void {
+      statements.push({ sql, parameters: [], values: [] });
+      this.inTransaction = open;
+      process.nextTick(done);
+    }
+
     execSql(request: TediousRequest): void {
       let reply: Reply | undefined;
       let failure: Error | undefined;

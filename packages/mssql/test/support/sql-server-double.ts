@@ -1,14 +1,15 @@
 import { sessionDouble, type SessionDouble } from '@csk/conformance/recorded/session-double';
 import type { Reply } from './recording-sql-server.js';
 
-/** The sweep lock's statements as tedious sends them (the resource is their one parameter). */
+/** The sweep lock's statement as tedious sends it (the resource is its one parameter), and how a batch ends. */
 export const SWEEP_LOCK_SQL = {
   get:
     'DECLARE @result int;\n' +
-    "EXEC @result = sp_getapplock @Resource = @p0, @LockMode = 'Exclusive', @LockOwner = 'Session', " +
+    "EXEC @result = sp_getapplock @Resource = @p0, @LockMode = 'Exclusive', @LockOwner = 'Transaction', " +
     '@LockTimeout = 0;\n' +
     'SELECT @result AS [result];',
-  release: "EXEC sp_releaseapplock @Resource = @p0, @LockOwner = 'Session';",
+  commit: 'COMMIT TRANSACTION',
+  rollback: 'ROLLBACK TRANSACTION',
 } as const;
 
 /** The exact statements the store sends for the default table `sessions` (placeholders as tedious sends them). */
@@ -62,7 +63,6 @@ export function sqlServerDouble(): SessionDouble<Reply> {
   // One store alone: the sweep lock is always free (sp_getapplock's status 0, granted).
   const respond = (statement: Parameters<SessionDouble<Reply>['respond']>[0]) => {
     if (statement.sql === SWEEP_LOCK_SQL.get) return { rows: [{ result: 0 }] };
-    if (statement.sql === SWEEP_LOCK_SQL.release) return undefined;
     return double.respond(statement);
   };
   return { respond, rows: double.rows };
