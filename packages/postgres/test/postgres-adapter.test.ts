@@ -141,7 +141,8 @@ describe('the sweep lock', () => {
       queries.length = 0;
       await store.prune();
       await store.prune();
-      return queries.map((query) => query.sql);
+      // Without the sweep guard's count, which reads the table before the first batch.
+      return queries.map((query) => query.sql).filter((sql) => !sql.includes('"csk_window"'));
     } finally {
       await store.close();
       await knex.destroy();
