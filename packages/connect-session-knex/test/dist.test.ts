@@ -45,7 +45,7 @@ describe('the built package', () => {
       all: [{ views: 1 }],
       length: 1,
       adapter: 'SqliteAdapter',
-      exports: ['ConnectSessionKnexStore', 'KnexStore', 'SqliteStore', 'SqliteAdapter', 'UnsupportedDialectError'],
+      exports: ['ConnectSessionKnexStore', 'SqliteAdapter', 'createSessionTable', 'UnsupportedDialectError'],
       errorChain: true,
     });
     expect(String(result.entry)).toMatch(new RegExp(`${entry.replace('.', '\\.')}$`));

@@ -3,7 +3,7 @@ import express from 'express';
 import session from 'express-session';
 import knex, { type Knex } from 'knex';
 import request from 'supertest';
-import { ConnectSessionKnexStore, createEncryptedSerializer, type KnexStoreOptions } from 'connect-session-knex';
+import { ConnectSessionKnexStore, createEncryptedSerializer, type ConnectSessionKnexStoreOptions } from 'connect-session-knex';
 
 // The README's "Encryption at rest" section, run as an application following it would run it.
 
@@ -29,7 +29,7 @@ afterEach(async () => {
   await db.destroy();
 });
 
-function storeWith(keys: string[], extra: Partial<KnexStoreOptions> = {}): ConnectSessionKnexStore {
+function storeWith(keys: string[], extra: Partial<ConnectSessionKnexStoreOptions> = {}): ConnectSessionKnexStore {
   const store = new ConnectSessionKnexStore({
     knex: db,
     cleanupInterval: 0,

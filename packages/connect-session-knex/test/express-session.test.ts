@@ -4,7 +4,8 @@ import path from 'node:path';
 import express from 'express';
 import session from 'express-session';
 import request from 'supertest';
-import { ConnectSessionKnexStore, DEFAULT_SQLITE_FILENAME } from 'connect-session-knex';
+import { DEFAULT_SQLITE_FILENAME } from '@csk/sqlite';
+import { ConnectSessionKnexStore } from 'connect-session-knex';
 
 declare module 'express-session' {
   interface SessionData {

@@ -2,18 +2,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { knex as createKnex, type Knex } from 'knex';
+import { BaseDialectAdapter } from '@csk/core';
+import { DEFAULT_SQLITE_FILENAME } from '@csk/sqlite';
 import {
-  ADAPTERS,
-  BaseDialectAdapter,
   ConfigurationError,
   ConnectSessionKnexError,
   ConnectSessionKnexStore,
-  DEFAULT_SQLITE_FILENAME,
   SqliteAdapter,
   selectAdapter,
   supportedClients,
   UnsupportedDialectError,
 } from 'connect-session-knex';
+import { ADAPTERS } from '../src/adapters.js';
 
 // knex's own lists and client classes, as the installed knex defines them.
 const { SUPPORTED_CLIENTS } = require('knex/lib/constants') as { SUPPORTED_CLIENTS: readonly string[] };

@@ -11,12 +11,27 @@ import type { Knex } from 'knex';
 import { KnexStore, createSessionTable as createTableWith, type KnexStoreOptions, type SessionTableOptions } from '@csk/core';
 import { MssqlAdapter } from './mssql-adapter.js';
 
-export { MssqlAdapter, MSSQL_SID_COLLATION } from './mssql-adapter.js';
-export * from '@csk/core';
+export { MssqlAdapter } from './mssql-adapter.js';
+/** The errors every store raises: one base class, and one class per kind of failure. */
+export {
+  ConnectSessionKnexError,
+  ConfigurationError,
+  DatabaseError,
+  InvalidFilterError,
+  InvalidSessionError,
+  SessionTableMissingError,
+  SessionTableShapeError,
+  StoreClosedError,
+} from '@csk/core';
+/** Encrypts the stored sessions at rest (AES-256-GCM with key rotation): pass its result as the `serializer` option. */
+export { createEncryptedSerializer } from '@csk/core';
+
+/** The options of {@link MssqlStore}: the store options of `@csk/core`, with nothing added. */
+export type MssqlStoreOptions = KnexStoreOptions;
 
 /** An express-session store on SQL Server. The `knex` option is required (a knex with `client: 'mssql'`). */
 export class MssqlStore extends KnexStore {
-  constructor(options?: KnexStoreOptions) {
+  constructor(options?: MssqlStoreOptions) {
     super(options, new MssqlAdapter());
   }
 }

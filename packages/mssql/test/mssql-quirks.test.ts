@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { SessionData } from 'express-session';
 import type { Knex } from 'knex';
-import { ConfigurationError, MssqlAdapter, MssqlStore, type KnexStoreOptions } from '@csk/mssql';
+import { ConfigurationError, MssqlAdapter, MssqlStore, type MssqlStoreOptions } from '@csk/mssql';
 import { everyOperation, sessionUntil, useRecordedStores } from '@csk/conformance/recorded/recording';
 import {
   itRefusesAnotherDialect,
@@ -17,7 +17,7 @@ const session = (extra: Record<string, unknown> = {}): SessionData => sessionUnt
 /** A server that has no table yet and accepts every statement, for checking SQL text only. */
 const accepting: Responder = (statement) => (statement.sql.includes('@@rowcount') ? { rows: [{ '': 0 }] } : undefined);
 
-const createStore = (options: KnexStoreOptions): MssqlStore => new MssqlStore(options);
+const createStore = (options: MssqlStoreOptions): MssqlStore => new MssqlStore(options);
 const open = useRecordedStores({ record: recordingSqlServer, createStore }, accepting);
 
 describe('MERGE', () => {

@@ -1,4 +1,5 @@
-import { MssqlStore, PRUNE_BATCH_SIZE } from '@csk/mssql';
+import { PRUNE_BATCH_SIZE } from '@csk/core';
+import { MssqlStore } from '@csk/mssql';
 import { describeRecordedStore } from '@csk/conformance/recorded/recorded-store';
 import { sessionUntil } from '@csk/conformance/recorded/recording';
 import { recordingSqlServer } from './support/recording-sql-server.js';

@@ -11,12 +11,27 @@ import type { Knex } from 'knex';
 import { KnexStore, createSessionTable as createTableWith, type KnexStoreOptions, type SessionTableOptions } from '@csk/core';
 import { MysqlAdapter } from './mysql-adapter.js';
 
-export { MysqlAdapter, parseServerVersion, type MysqlServerInfo } from './mysql-adapter.js';
-export * from '@csk/core';
+export { MysqlAdapter, type MysqlServerInfo } from './mysql-adapter.js';
+/** The errors every store raises: one base class, and one class per kind of failure. */
+export {
+  ConnectSessionKnexError,
+  ConfigurationError,
+  DatabaseError,
+  InvalidFilterError,
+  InvalidSessionError,
+  SessionTableMissingError,
+  SessionTableShapeError,
+  StoreClosedError,
+} from '@csk/core';
+/** Encrypts the stored sessions at rest (AES-256-GCM with key rotation): pass its result as the `serializer` option. */
+export { createEncryptedSerializer } from '@csk/core';
+
+/** The options of {@link MysqlStore}: the store options of `@csk/core`, with nothing added. */
+export type MysqlStoreOptions = KnexStoreOptions;
 
 /** An express-session store on MySQL or MariaDB. The `knex` option is required. */
 export class MysqlStore extends KnexStore {
-  constructor(options?: KnexStoreOptions) {
+  constructor(options?: MysqlStoreOptions) {
     super(options, new MysqlAdapter());
   }
 }

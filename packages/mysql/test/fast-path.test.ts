@@ -1,7 +1,7 @@
 import { knex, type Knex } from 'knex';
 import { describeLive } from '@csk/conformance/scenarios/live';
 import { expectConnectionsBackAfterFailures, inUse, knexQueries, roundTrip } from '@csk/conformance/fast-path';
-import { MysqlStore, type KnexStoreOptions } from '@csk/mysql';
+import { MysqlStore, type MysqlStoreOptions } from '@csk/mysql';
 import { serverConfig } from './targets';
 
 const TABLE = 'csk_fast_path_my';
@@ -14,7 +14,7 @@ describeLive('CSK_MYSQL_URL', 'MySQL/MariaDB server: the fast path', (url) => {
   ] as const)('through %s', (client, native) => {
     let db: Knex;
     const stores: MysqlStore[] = [];
-    const open = (options: KnexStoreOptions = {}): MysqlStore => {
+    const open = (options: MysqlStoreOptions = {}): MysqlStore => {
       const store = new MysqlStore({ tableName: `${TABLE}_${client}`, cleanupInterval: 0, ...options, knex: db });
       stores.push(store);
       return store;

@@ -1,6 +1,7 @@
 import type { SessionData } from 'express-session';
 import { recordingKnex, type RecordedQuery } from '@csk/conformance/scenarios/recording-knex';
-import { ConfigurationError, MysqlAdapter, MysqlStore, parseServerVersion } from '@csk/mysql';
+import { ConfigurationError, MysqlAdapter, MysqlStore } from '@csk/mysql';
+import { parseServerVersion } from '../src/mysql-adapter.js';
 import type { KnexStoreOptions } from '@csk/core';
 
 const EXPIRES = Date.UTC(2030, 0, 2, 3, 4, 5, 678);

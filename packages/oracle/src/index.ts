@@ -13,11 +13,26 @@ import { KnexStore, createSessionTable as createTableWith, type KnexStoreOptions
 import { OracleAdapter } from './oracle-adapter.js';
 
 export { OracleAdapter } from './oracle-adapter.js';
-export * from '@csk/core';
+/** The errors every store raises: one base class, and one class per kind of failure. */
+export {
+  ConnectSessionKnexError,
+  ConfigurationError,
+  DatabaseError,
+  InvalidFilterError,
+  InvalidSessionError,
+  SessionTableMissingError,
+  SessionTableShapeError,
+  StoreClosedError,
+} from '@csk/core';
+/** Encrypts the stored sessions at rest (AES-256-GCM with key rotation): pass its result as the `serializer` option. */
+export { createEncryptedSerializer } from '@csk/core';
+
+/** The options of {@link OracleStore}: the store options of `@csk/core`, with nothing added. */
+export type OracleStoreOptions = KnexStoreOptions;
 
 /** An express-session store on Oracle Database. The `knex` option is required (a knex with `client: 'oracledb'`). */
 export class OracleStore extends KnexStore {
-  constructor(options?: KnexStoreOptions) {
+  constructor(options?: OracleStoreOptions) {
     super(options, new OracleAdapter());
   }
 }

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import oracledb from 'oracledb';
 import type { SessionData } from 'express-session';
-import { ConfigurationError, OracleAdapter, OracleStore, type KnexStoreOptions } from '@csk/oracle';
+import { ConfigurationError, OracleAdapter, OracleStore, type OracleStoreOptions } from '@csk/oracle';
 import { everyOperation, sessionUntil, useRecordedStores } from '@csk/conformance/recorded/recording';
 import {
   itRefusesAnotherDialect,
@@ -24,7 +24,7 @@ const session = (extra: Record<string, unknown> = {}): SessionData => sessionUnt
 const accepting: Responder = (statement) =>
   /^select/i.test(statement.sql) ? { rows: statement.sql.includes('TABLE_NAME') ? [{ TABLE_NAME: 'x' }] : [] } : { rowsAffected: 0 };
 
-const createStore = (options: KnexStoreOptions): OracleStore => new OracleStore(options);
+const createStore = (options: OracleStoreOptions): OracleStore => new OracleStore(options);
 const open = useRecordedStores({ record: recordingOracle, createStore }, accepting);
 
 const merges = (recording: RecordingOracle): WireStatement[] => recording.statements.filter((s) => s.sql.startsWith('MERGE'));

@@ -1,4 +1,5 @@
-import { OracleStore, PRUNE_BATCH_SIZE } from '@csk/oracle';
+import { PRUNE_BATCH_SIZE } from '@csk/core';
+import { OracleStore } from '@csk/oracle';
 import { describeRecordedStore } from '@csk/conformance/recorded/recorded-store';
 import { sessionUntil } from '@csk/conformance/recorded/recording';
 import { recordingOracle } from './support/recording-oracle.js';

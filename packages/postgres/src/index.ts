@@ -13,7 +13,20 @@ import { KnexStore, createSessionTable as createTableWith, type KnexStoreOptions
 import { PostgresAdapter } from './postgres-adapter.js';
 
 export { PostgresAdapter, sweepLockKey, type PostgresAdapterOptions } from './postgres-adapter.js';
-export * from '@csk/core';
+/** The errors every store raises: one base class, and one class per kind of failure. */
+export {
+  ConnectSessionKnexError,
+  ConfigurationError,
+  DatabaseError,
+  InvalidFilterError,
+  InvalidSessionError,
+  SessionTableMissingError,
+  SessionTableShapeError,
+  StoreClosedError,
+} from '@csk/core';
+/** Encrypts the stored sessions at rest (AES-256-GCM with key rotation): pass its result as the `serializer` option. */
+export { createEncryptedSerializer } from '@csk/core';
+
 
 /** The options of {@link PostgresStore}: every core option, plus `jsonb`. */
 export interface PostgresStoreOptions extends KnexStoreOptions {

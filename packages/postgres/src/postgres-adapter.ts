@@ -23,11 +23,12 @@ const CONNECTION_SQLSTATE = /^(08|57P0[123]$)/;
 const NO_ADVISORY_LOCKS = new Set(['42883', '0A000']);
 
 /**
- * The advisory-lock key of a table's sweep: 64 bits of a SHA-256 of its schema and name, as a signed bigint in text.
+ * The advisory-lock key of a table's sweep: 64 bits of a SHA-256 of its schema and name, as a signed bigint in text
+ * (what `pg_try_advisory_lock` is given, and what `pg_locks` shows as `classid` and `objid`, for monitoring).
  * A table named without a schema gets one key whatever the search_path: two such tables in one database then share
  * it, and at worst one sweep waits for the other's next turn.
  */
-export function sweepLockKey(table: SessionTable): string {
+export function sweepLockKey(table: { readonly schemaName?: string | undefined; readonly tableName: string }): string {
   const name = `connect-session-knex sweep\0${table.schemaName ?? ''}\0${table.tableName}`;
   return createHash('sha256').update(name).digest().readBigInt64BE(0).toString();
 }

@@ -1,7 +1,7 @@
 import { knex, type Knex } from 'knex';
 import { describeLive } from '@csk/conformance/scenarios/live';
 import { expectConnectionsBackAfterFailures, fastPathSession as session, knexQueries, inUse, roundTrip } from '@csk/conformance/fast-path';
-import { PostgresStore, type KnexStoreOptions } from '@csk/postgres';
+import { PostgresStore, type PostgresStoreOptions } from '@csk/postgres';
 import { pgliteKnex } from './targets';
 
 const TABLE = 'csk_fast_path_pg';
@@ -9,7 +9,7 @@ const TABLE = 'csk_fast_path_pg';
 describeLive('CSK_PG_URL', 'PostgreSQL server: the fast path', (url) => {
   let db: Knex;
   const stores: PostgresStore[] = [];
-  const open = (options: KnexStoreOptions = {}): PostgresStore => {
+  const open = (options: PostgresStoreOptions = {}): PostgresStore => {
     const store = new PostgresStore({ tableName: TABLE, cleanupInterval: 0, ...options, knex: db });
     stores.push(store);
     return store;

@@ -12,11 +12,26 @@ import { KnexStore, createSessionTable as createTableWith, type KnexStoreOptions
 import { SqliteAdapter } from './sqlite-adapter.js';
 
 export { SqliteAdapter, DEFAULT_SQLITE_FILENAME } from './sqlite-adapter.js';
-export * from '@csk/core';
+/** The errors every store raises: one base class, and one class per kind of failure. */
+export {
+  ConnectSessionKnexError,
+  ConfigurationError,
+  DatabaseError,
+  InvalidFilterError,
+  InvalidSessionError,
+  SessionTableMissingError,
+  SessionTableShapeError,
+  StoreClosedError,
+} from '@csk/core';
+/** Encrypts the stored sessions at rest (AES-256-GCM with key rotation): pass its result as the `serializer` option. */
+export { createEncryptedSerializer } from '@csk/core';
+
+/** The options of {@link SqliteStore}: the store options of `@csk/core`, with nothing added. */
+export type SqliteStoreOptions = KnexStoreOptions;
 
 /** An express-session store on SQLite. Without a `knex` option it opens `connect-session-knex.sqlite` in the working directory. */
 export class SqliteStore extends KnexStore {
-  constructor(options?: KnexStoreOptions) {
+  constructor(options?: SqliteStoreOptions) {
     super(options, new SqliteAdapter());
   }
 }

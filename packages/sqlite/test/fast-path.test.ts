@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { knex, type Knex } from 'knex';
 import { expectConnectionsBackAfterFailures, fastPathSession as session, inUse, knexQueries, roundTrip } from '@csk/conformance/fast-path';
-import { SqliteStore, type KnexStoreOptions } from '@csk/sqlite';
+import { SqliteStore, type SqliteStoreOptions } from '@csk/sqlite';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'csk-sqlite-fast-path-'));
 
@@ -14,7 +14,7 @@ afterAll(() => {
 describe.each(['sqlite3', 'better-sqlite3'] as const)('on %s', (client) => {
   let db: Knex;
   const stores: SqliteStore[] = [];
-  const open = (options: KnexStoreOptions = {}): SqliteStore => {
+  const open = (options: SqliteStoreOptions = {}): SqliteStore => {
     const store = new SqliteStore({ cleanupInterval: 0, ...options, knex: db });
     stores.push(store);
     return store;

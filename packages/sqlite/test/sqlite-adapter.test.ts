@@ -9,7 +9,7 @@ import {
   DEFAULT_SQLITE_FILENAME,
   SqliteAdapter,
   SqliteStore,
-  type KnexStoreOptions,
+  type SqliteStoreOptions,
 } from '@csk/sqlite';
 
 const packageDir = path.resolve(__dirname, '..');
@@ -27,7 +27,7 @@ function sessionUntil(ms: number, data: Record<string, unknown> = {}): SessionDa
 describe.each(['sqlite3', 'better-sqlite3'] as const)('SqliteStore on %s', (client) => {
   let db: Knex;
   const stores: SqliteStore[] = [];
-  const open = (options: KnexStoreOptions): SqliteStore => {
+  const open = (options: SqliteStoreOptions): SqliteStore => {
     const store = new SqliteStore({ cleanupInterval: 0, ...options, knex: db });
     stores.push(store);
     return store;
