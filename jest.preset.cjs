@@ -12,8 +12,9 @@ module.exports = (dir) => ({
   moduleNameMapper: {
     // Sources import siblings as './x.js' (what Node's ESM needs); jest resolves the .ts file.
     '^(\\.{1,2}/.*)\\.js$': '$1',
-    '^@csk/conformance/(.*)$': path.join(__dirname, 'packages/conformance/src/$1'),
-    '^@csk/([a-z]+)$': path.join(__dirname, 'packages/$1/src/index.ts'),
+    // The published packages resolve to their sources; @csk/conformance (private, TypeScript only) resolves through
+    // its own package.json "exports", as any workspace dependency does.
+    '^@csk/(core|sqlite|postgres|mysql|mssql|oracle)$': path.join(__dirname, 'packages/$1/src/index.ts'),
     '^connect-session-knex$': path.join(__dirname, 'packages/connect-session-knex/src/index.ts'),
   },
   testTimeout: 30000,
