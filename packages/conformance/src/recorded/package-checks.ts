@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, it } from '@jest/globals';
-import { knex as createKnex } from 'knex';
+import { knex as createKnex, type Knex } from 'knex';
+import { recordingKnex } from '../scenarios/recording-knex.js';
 import { ConfigurationError, type KnexStore, type KnexStoreOptions } from '@csk/core';
 
 /** Registers a test that the package's store class refuses a knex of another dialect, with a ConfigurationError. */
@@ -19,6 +20,26 @@ export function itShowsInReadme(packageDir: string, statements: readonly string[
   const readme = readFileSync(path.join(packageDir, 'README.md'), 'utf8');
   it('shows the DDL and the MERGE exactly as the store sends them', () => {
     for (const sql of statements) expect(readme).toContain(sql);
+  });
+}
+
+/**
+ * Registers a test that the README in `packageDir` shows, word for word, every statement `createTable` sends to create
+ * the session table with the default options, as the real knex client `client` compiles it (the table lookup before
+ * them is not shown).
+ */
+export function itShowsTableInReadme(packageDir: string, client: string, createTable: (knex: Knex) => Promise<unknown>): void {
+  it('shows the DDL of the default table exactly as the store sends it', async () => {
+    const readme = readFileSync(path.join(packageDir, 'README.md'), 'utf8');
+    const { knex, queries } = recordingKnex(client);
+    try {
+      await createTable(knex);
+    } finally {
+      await knex.destroy();
+    }
+    const ddl = queries.map((query) => query.sql).filter((sql) => /^(create|alter) /i.test(sql));
+    expect(ddl.length).toBeGreaterThanOrEqual(2);
+    for (const sql of ddl) expect(readme).toContain(sql);
   });
 }
 
