@@ -1,6 +1,6 @@
 // The public API check of one published package (run in its folder): API Extractor compares the built declarations
 // (dist/index.d.ts) with the committed report etc/<name>.api.md and fails when they differ; then every name the entry
-// point exports must have a doc comment. With --update it rewrites the report instead of failing (`pnpm api:update`
+// point exports must have a doc comment and be listed in the package's README. With --update it rewrites the report instead of failing (`pnpm api:update`
 // at the repository root does this for every package; commit the reports with the change that caused them).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -33,6 +33,18 @@ const report = readFileSync(config.reportFilePath, 'utf8').split('\n');
 const undocumented = report.flatMap((line, i) => (line === '// (undocumented)' ? [report[i + 1]] : []));
 if (undocumented.length > 0) {
   console.error(`api-report: ${name} exports names without a doc comment:\n  ${undocumented.join('\n  ')}`);
+  process.exit(1);
+}
+// Every exported name is listed in the package's README (as `name`, or `name(` for a function).
+const readme = readFileSync(path.join(folder, 'README.md'), 'utf8');
+const exported = report.flatMap((line) => {
+  const reexport = /^export \{ (\w+) \}$/.exec(line);
+  const declared = /^export (?:declare )?(?:abstract )?(?:class|function|const|let|interface|type|enum|namespace) (\w+)/.exec(line);
+  return reexport ? [reexport[1]] : declared ? [declared[1]] : [];
+});
+const unlisted = [...new Set(exported)].filter((id) => !readme.includes(`\`${id}\``) && !readme.includes(`\`${id}(`));
+if (unlisted.length > 0) {
+  console.error(`api-report: ${name}'s README does not list these exported names: ${unlisted.join(', ')}`);
   process.exit(1);
 }
 console.log(`api-report: ${name}: ${update ? 'report written' : 'public API unchanged'}`);
