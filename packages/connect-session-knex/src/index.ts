@@ -22,6 +22,7 @@ export {
   SessionTableMissingError,
   SessionTableShapeError,
   StoreClosedError,
+  SweepGuardError,
   createEncryptedSerializer,
   type EncryptedSerializerOptions,
   type Serializer,

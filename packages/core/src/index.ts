@@ -76,3 +76,4 @@ export {
 } from './table-setup.js';
 export { type SessionExpiry, type SessionStats, type StatsOptions } from './stats.js';
 export { decodeExpiry } from './stored-expiry.js';
+export type { CoalescedRead } from './read-coalescer.js';
