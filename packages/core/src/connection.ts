@@ -52,31 +52,51 @@ export function errorChain(error: unknown): unknown[] {
   return [...seen];
 }
 
+/** A knex whose every query goes to `connection`, which it never gives back to the pool (its owner does). */
+function pinnedTo(knex: Knex, connection: unknown): Knex {
+  // withUserParams gives a knex on a copy of the client (sharing its pool); the copy hands out this one connection
+  // and never returns it to the pool itself, as knex's own transactions do.
+  const pinned = knex.withUserParams({ ...(knex.userParams ?? {}) });
+  const pinnedClient = pinned.client as Knex.Client;
+  pinnedClient.acquireConnection = () => Promise.resolve(connection);
+  pinnedClient.releaseConnection = () => Promise.resolve();
+  return pinned;
+}
+
 /**
- * Open one connection outside the pool and close it again: whether the database answers at all, which a query
- * through the pool cannot tell when the pool is merely busy. Rejects with the driver's error, or with a `ETIMEDOUT`
- * error when no connection came within `timeoutMs` (a connection that comes later is closed when it does).
+ * Open one connection outside the pool, run `statement` on it when one is given, and close it again: whether the
+ * database answers at all, which a query through the pool cannot tell when the pool is merely busy. Rejects with the
+ * driver's error (or the statement's), or with a `ETIMEDOUT` error when the whole check took longer than `timeoutMs`
+ * (a connection that comes later is closed when it does).
  */
-export async function checkConnection(knex: Knex, timeoutMs: number): Promise<void> {
+export async function checkConnection(
+  knex: Knex,
+  timeoutMs: number,
+  statement?: (connection: Knex) => PromiseLike<unknown>,
+): Promise<void> {
   const client = knex.client as Knex.Client;
-  let late = false;
-  const opening = Promise.resolve().then(() => client.acquireRawConnection());
-  opening.then(
-    (connection: unknown) => {
-      if (late) void Promise.resolve(client.destroyRawConnection(connection)).catch(() => undefined);
-    },
-    () => undefined,
-  );
+  const checking = (async () => {
+    const connection: unknown = await client.acquireRawConnection();
+    let asked = false;
+    try {
+      if (statement) await statement(pinnedTo(knex, connection));
+      asked = true;
+    } finally {
+      // A close that fails after the statement failed must not hide the statement's error.
+      await Promise.resolve(client.destroyRawConnection(connection)).catch((error: unknown) => {
+        if (asked) throw error;
+      });
+    }
+  })();
+  checking.catch(() => undefined);
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      late = true;
-      reject(Object.assign(new Error(`no connection to the database within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+      reject(Object.assign(new Error(`no answer from the database within ${timeoutMs} ms`), { code: 'ETIMEDOUT' }));
     }, timeoutMs);
   });
   try {
-    const connection: unknown = await Promise.race([opening, expired]);
-    await client.destroyRawConnection(connection);
+    await Promise.race([checking, expired]);
   } finally {
     clearTimeout(timer);
   }

@@ -154,6 +154,14 @@ export interface DialectAdapter {
    */
   isConnectionError?(error: unknown): boolean;
   /**
+   * Whether `error` (one error, not its causes) means a statement lost a conflict with a concurrent transaction and
+   * was rolled back whole: a deadlock, a serialization failure, a multi-primary cluster's certification conflict, a
+   * lock wait timeout. The store's request statements are single statements that commit on their own and may run
+   * again unchanged: the store retries them on such an error a few times with a short random backoff, and a sweep
+   * that meets one leaves the work to the store it collided with (reported as skipped). Default: none is.
+   */
+  isRetryable?(error: unknown): boolean;
+  /**
    * Take the sweep's lock inside `trx`, the transaction the store opens for each batch of the sweep, without waiting:
    * resolve `true` when taken, `false` when another store on this table (in any process) holds it. Of several stores
    * sharing a table, one then deletes at a time; a store whose first batch finds the lock held reports the sweep as
@@ -300,6 +308,10 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
 
   isConnectionError(error: unknown): boolean {
     return isCommonConnectionError(error);
+  }
+
+  isRetryable(_error: unknown): boolean {
+    return false;
   }
 
   async columnNames(knex: Knex, table: SessionTable): Promise<readonly string[]> {

@@ -25,6 +25,7 @@ import { ReadCoalescer } from './read-coalescer.js';
 import { SessionStatements } from './session-statements.js';
 import { withStoredExpiry } from './stored-expiry.js';
 import { sweepBatch } from './sweep-batch.js';
+import { isConflict, retryConflicts } from './retry.js';
 import { TouchThrottle } from './touch-throttle.js';
 import { addMissingColumns, adapterTable, checkDialect, checkTableShape, ensureSessionTable } from './table-setup.js';
 import { collectStats, type SessionStats, type StatsOptions } from './stats.js';
@@ -37,7 +38,9 @@ const MAX_SWEEP_REST_MS = 1000;
 export const MAX_SID_LENGTH = 255;
 /**
  * What a store emits as `'prune'` after each sweep that ran to its end: the rows it deleted, and whether it skipped
- * the sweep because another store on the same table held the sweep lock (then it deleted no expired row).
+ * the sweep because another store on the same table held the sweep lock (then it deleted no expired row) or, where
+ * that lock does not reach (a multi-primary cluster's nodes each hold their own), because its delete collided with
+ * another store's (then `deleted` counts the batches done before).
  */
 export interface PruneEvent {
   readonly deleted: number;
@@ -250,8 +253,8 @@ export class KnexStore extends session.Store {
     this.#touches = new TouchThrottle(this.options.touchAfter);
     this.#reads = this.options.coalesceReads
       ? new ReadCoalescer(
-          (sid) => this.#statements.get(this.knex, sid, this.#encodeExpiry(Date.now())),
-          (sids) => this.#statements.getMany(this.knex, sids, this.#encodeExpiry(Date.now())),
+          (sid) => this.#retry(() => this.#statements.get(this.knex, sid, this.#encodeExpiry(Date.now()))),
+          (sids) => this.#retry(() => this.#statements.getMany(this.knex, sids, this.#encodeExpiry(Date.now()))),
         )
       : undefined;
     this.#availability = new Availability({
@@ -301,7 +304,9 @@ export class KnexStore extends session.Store {
     return settle(
       this.#run('get', async (knex, now) => {
         const key = this.#key(checkSid(sid));
-        const row = this.#reads ? await this.#reads.read(key) : await this.#statements.get(knex, key, now);
+        const row = this.#reads
+          ? await this.#reads.read(key)
+          : await this.#retry(() => this.#statements.get(knex, key, now));
         // The expiry column is the truth after a touch, which moves it and leaves the stored cookie as it was.
         return row.found ? withStoredExpiry(await this.#readSession(knex, row.value, key), row.expires) : null;
       }),
@@ -314,7 +319,7 @@ export class KnexStore extends session.Store {
     const expires = expiryOf(session, now, this.options.ttl);
     if (expires > now) return expires;
     this.#touches.forget(sid);
-    await this.#statements.remove(knex, this.#key(sid));
+    await this.#retry(() => this.#statements.remove(knex, this.#key(sid)));
     return undefined;
   }
 
@@ -393,7 +398,7 @@ export class KnexStore extends session.Store {
         const expires = await this.#liveExpiry(knex, sid, session, now);
         if (expires === undefined) return;
         const row: SessionRow = { sid: key, sess, expired: this.#encodeExpiry(expires), extra };
-        await this.#statements.upsert(knex, row);
+        await this.#retry(() => this.#statements.upsert(knex, row));
         this.#touches.wrote(sid, now);
         this.#emitLater('set', { sid: row.sid, expires: new Date(expires) } satisfies SetEvent);
       }),
@@ -416,7 +421,8 @@ export class KnexStore extends session.Store {
         if (expires === undefined) return;
         // Within touchAfter of this process's last expiry write for the sid: no statement at all.
         if (this.#touches.skip(sid, now)) return;
-        const changed = await this.#statements.touch(knex, this.#key(sid), this.#encodeExpiry(expires), nowValue);
+        const expired = this.#encodeExpiry(expires);
+        const changed = await this.#retry(() => this.#statements.touch(knex, this.#key(sid), expired, nowValue));
         if (changed > 0) this.#touches.wrote(sid, now);
       }),
       callback,
@@ -432,7 +438,7 @@ export class KnexStore extends session.Store {
           const one = checkSid(sid);
           this.#touches.forget(one);
           const key = this.#key(one);
-          const deleted = await this.#statements.remove(knex, key);
+          const deleted = await this.#retry(() => this.#statements.remove(knex, key));
           this.#emitLater('destroy', { sids: [key], deleted } satisfies DestroyEvent);
           return deleted;
         }
@@ -441,7 +447,8 @@ export class KnexStore extends session.Store {
         const keys = sids.map((one) => this.#key(one));
         let deleted = 0;
         for (let i = 0; i < keys.length; i += DESTROY_CHUNK_SIZE) {
-          deleted += rowCount(await t.query(knex).whereIn(t.sidColumn, keys.slice(i, i + DESTROY_CHUNK_SIZE)).del());
+          const chunk = keys.slice(i, i + DESTROY_CHUNK_SIZE);
+          deleted += rowCount(await this.#retry(() => t.query(knex).whereIn(t.sidColumn, chunk).del()));
         }
         this.#emitLater('destroy', { sids: keys, deleted } satisfies DestroyEvent);
         return deleted;
@@ -482,7 +489,7 @@ export class KnexStore extends session.Store {
     return settle(
       this.#run('destroyWhere', async (knex) => {
         const where = this.#filter(filter);
-        const deleted = rowCount(await this.#table.query(knex).where(where).del());
+        const deleted = rowCount(await this.#retry(() => this.#table.query(knex).where(where).del()));
         this.#emitLater('destroy', { where, deleted } satisfies DestroyEvent);
         return deleted;
       }),
@@ -581,7 +588,7 @@ export class KnexStore extends session.Store {
   /** Delete every session, live or expired. Resolves the number of rows deleted. */
   override clear(callback?: Callback<number>): Promise<number | undefined> {
     return settle(
-      this.#run('clear', async (knex) => rowCount(await this.#table.query(knex).del())),
+      this.#run('clear', async (knex) => rowCount(await this.#retry(() => this.#table.query(knex).del()))),
       callback,
     );
   }
@@ -693,7 +700,8 @@ export class KnexStore extends session.Store {
       Object.defineProperty(sessions, id, { value: session, enumerable: true, writable: true, configurable: true });
     }
     for (let i = 0; i < corrupt.length; i += DESTROY_CHUNK_SIZE) {
-      await t.query(knex).whereIn(t.sidColumn, corrupt.slice(i, i + DESTROY_CHUNK_SIZE)).del();
+      const chunk = corrupt.slice(i, i + DESTROY_CHUNK_SIZE);
+      await this.#retry(() => t.query(knex).whereIn(t.sidColumn, chunk).del());
     }
     return sessions;
   }
@@ -703,7 +711,7 @@ export class KnexStore extends session.Store {
     const session = await this.#decode(value, sid);
     if (session) return session;
     // A set racing this read could be deleted with the corrupt row; that costs one session, as the corrupt row did.
-    await this.#table.query(knex).where(this.#table.sidColumn, sid).del();
+    await this.#retry(() => this.#table.query(knex).where(this.#table.sidColumn, sid).del());
     return null;
   }
 
@@ -722,6 +730,16 @@ export class KnexStore extends session.Store {
     }
   }
 
+  /**
+   * One single statement (it commits on its own), run again when it lost a conflict with a concurrent transaction
+   * (see `DialectAdapter.isRetryable`): a builder is a thenable, so `statement` builds it afresh for every round.
+   */
+  #retry<T>(statement: () => PromiseLike<T>): Promise<T> {
+    const adapter = this.#adapter;
+    if (!adapter.isRetryable) return Promise.resolve(statement());
+    return retryConflicts(async () => statement(), (error) => adapter.isRetryable!(error));
+  }
+
   /** An encoded expiry as it appears in a statement (see `DialectAdapter.bindExpiry`). */
   #bound(knex: Knex, value: Knex.Value): Knex.Value {
     return this.#table.expiryEncoding === 'timestamp' && this.#adapter.bindExpiry ? this.#adapter.bindExpiry(knex, value) : value;
@@ -729,7 +747,9 @@ export class KnexStore extends session.Store {
 
   /**
    * The sweep, each batch under the adapter's lock so that of several stores on one table only one deletes at a time;
-   * a store that finds it held skips the sweep and resolves 0. Emits `'prune'` with `{ deleted, skipped }` either way.
+   * a store that finds it held skips the sweep and resolves 0. A batch that loses a conflict with another store's
+   * (where the lock does not reach across, as between the nodes of a multi-primary cluster) ends the sweep as skipped
+   * too: that store is deleting the same rows. Emits `'prune'` with `{ deleted, skipped }` either way.
    */
   async #sweep(knex: Knex, background: boolean): Promise<number> {
     const started = performance.now();
@@ -743,7 +763,7 @@ export class KnexStore extends session.Store {
 
   /**
    * Whether the database answers, for the availability events. With a pool of several connections, by opening a
-   * connection of its own outside the pool (within the pool's acquire timeout): a pool that is merely busy (every
+   * connection of its own outside the pool and reading one row on it (within the pool's acquire timeout): a pool that is merely busy (every
    * connection taken, by slow queries or a burst of requests) is then no outage. A pool of one connection is an
    * embedded database's, where a second connection is no option: there, by asking for the table through the pool.
    * After an answer, a start-up that failed is retried at once, so that the table exists before requests return.
@@ -752,7 +772,12 @@ export class KnexStore extends session.Store {
     const pool = (this.knex.client as { pool?: { max?: unknown; acquireTimeoutMillis?: unknown } }).pool;
     if (typeof pool?.max === 'number' && pool.max > 1) {
       const timeout = Number(pool.acquireTimeoutMillis);
-      await checkConnection(this.knex, Number.isFinite(timeout) && timeout > 0 ? timeout : 60_000);
+      const t = this.#table;
+      // A statement, not just a connect: a cluster node cut off from its cluster accepts connections but answers
+      // every statement with an error the adapter classifies as unavailable. A missing table is an answer.
+      await checkConnection(this.knex, Number.isFinite(timeout) && timeout > 0 ? timeout : 60_000, (connection) =>
+        t.query(connection).select(t.sidColumn).limit(1),
+      );
       void this.#ensureReady();
       return;
     }
@@ -805,7 +830,15 @@ export class KnexStore extends session.Store {
     for (let first = true; ; first = false) {
       const now = this.#bound(knex, this.#encodeExpiry(Date.now()));
       const started = performance.now();
-      const batch = await sweepBatch(knex, this.#adapter, this.#table, now, batchSize);
+      let batch: Awaited<ReturnType<typeof sweepBatch>>;
+      try {
+        batch = await sweepBatch(knex, this.#adapter, this.#table, now, batchSize);
+      } catch (error) {
+        // Another store's delete won a conflict with this one (its lock did not reach this store): it is sweeping.
+        const adapter = this.#adapter;
+        if (!adapter.isRetryable || !isConflict(error, (link) => adapter.isRetryable!(link))) throw error;
+        return { deleted: total, skipped: true };
+      }
       if ('locked' in batch) return { deleted: total, skipped: first };
       const { deleted } = batch;
       if (deleted > 0) total += deleted;

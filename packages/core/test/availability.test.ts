@@ -185,7 +185,9 @@ describe('checkConnection', () => {
         closed.push(connection);
       },
     };
-    return { knex: { client } as unknown as Knex, closed, connect: (connection: unknown) => connect(connection) };
+    // withUserParams: the knex copy a statement gets, pinned to the connection checkConnection opened.
+    const knex = { client, withUserParams: () => ({ client: { ...client } }) };
+    return { knex: knex as unknown as Knex, closed, connect: (connection: unknown) => connect(connection) };
   }
 
   it('opens a connection outside the pool and closes it', async () => {
@@ -195,6 +197,25 @@ describe('checkConnection', () => {
     driver.connect('c1');
     await expect(checking).resolves.toBeUndefined();
     expect(driver.closed).toEqual(['c1']);
+  });
+
+  it('runs the statement on that connection before closing it, and rejects with its error', async () => {
+    const driver = slowDriver();
+    const asked: unknown[] = [];
+    const checking = checkConnection(driver.knex, 1_000, async (pinned) => {
+      asked.push(await (pinned.client as Knex.Client).acquireConnection());
+      expect(driver.closed).toEqual([]);
+    });
+    driver.connect('c1');
+    await expect(checking).resolves.toBeUndefined();
+    expect(asked).toEqual(['c1']);
+    expect(driver.closed).toEqual(['c1']);
+
+    const refused = Object.assign(new Error('WSREP has not yet prepared node for application use'), { errno: 1047 });
+    const failing = checkConnection(driver.knex, 1_000, () => Promise.reject(refused));
+    driver.connect('c2');
+    await expect(failing).rejects.toBe(refused);
+    expect(driver.closed).toEqual(['c1', 'c2']);
   });
 
   it('gives up after the timeout with ETIMEDOUT, and closes the connection that comes later', async () => {

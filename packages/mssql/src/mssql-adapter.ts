@@ -130,6 +130,11 @@ export class MssqlAdapter extends BaseDialectAdapter {
     return typeof code === 'string' && CONNECTION_CODES.has(code);
   }
 
+  /** Error 1205: the statement was chosen as a deadlock victim and rolled back, and may run again. */
+  override isRetryable(error: unknown): boolean {
+    return (error as { number?: unknown } | null)?.number === 1205;
+  }
+
   /** The application lock {@link GET_SWEEP_LOCK}, owned by the batch's transaction. */
   override async lockSweep(trx: Knex.Transaction, table: SessionTable): Promise<boolean> {
     const rows: Array<{ result?: unknown }> = await trx.raw(GET_SWEEP_LOCK, [sweepLockResource(table)]);

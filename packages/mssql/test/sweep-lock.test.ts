@@ -94,4 +94,12 @@ describe('the sweep lock on SQL Server (sp_getapplock, verified offline)', () =>
     expect(adapter.isConnectionError(coded('ELOGIN'))).toBe(false);
     expect(adapter.isConnectionError(coded('EREQUEST', 'RequestError'))).toBe(false);
   });
+
+  it('retries a deadlock victim (1205) and no other request error', () => {
+    const adapter = new MssqlAdapter();
+    const numbered = (number: number) => Object.assign(new Error(`error ${number}`), { name: 'RequestError', number });
+    expect(adapter.isRetryable(numbered(1205))).toBe(true);
+    expect(adapter.isRetryable(numbered(2627))).toBe(false);
+    expect(adapter.isRetryable(numbered(208))).toBe(false);
+  });
 });

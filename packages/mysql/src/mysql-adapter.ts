@@ -19,6 +19,19 @@ const CONNECTION_CODES = new Set([
 ]);
 
 /**
+ * Error 1047 (`ER_UNKNOWN_COM_ERROR`), as a MariaDB Galera node answers every statement while it is outside the
+ * cluster's primary component ("WSREP has not yet prepared node for application use"): it accepts connections but
+ * serves nothing, so the store counts it as out of reach until the node rejoins.
+ */
+const NODE_NOT_READY = 1047;
+
+/**
+ * A statement rolled back because it lost to a concurrent one, which may run again unchanged: 1213 (deadlock, and a
+ * Galera node's certification conflict, SQLSTATE 40001) and 1205 (lock wait timeout).
+ */
+const CONFLICT_ERRNOS = new Set([1205, 1213]);
+
+/**
  * The name of a table's sweep lock, computed by the server: GET_LOCK names are server-wide, so the name includes the
  * database (the connection's own when no schema is set), hashed to stay within the 64 characters MySQL allows.
  */
@@ -35,6 +48,12 @@ export interface MysqlServerInfo {
    * keeps `VALUES()`.
    */
   readonly rowAlias: boolean;
+  /**
+   * Whether the server is a node of a MariaDB Galera cluster (`wsrep_on`). A node applies the other nodes' writes
+   * asynchronously, so by default a read may not yet see a write just committed through another node; the fast
+   * path's reads then wait for the node to catch up (`SET STATEMENT wsrep_sync_wait = 1 FOR …`).
+   */
+  readonly galera?: boolean;
 }
 
 /** Read the flavour and version out of `SELECT VERSION()`. */
@@ -137,8 +156,8 @@ export class MysqlAdapter extends BaseDialectAdapter {
   override async nativeExecutor(knex: Knex): Promise<NativeExecutor | undefined> {
     const driver = (knex.client as { driverName?: unknown }).driverName;
     if (driver !== 'mysql2' && driver !== 'mysql') return undefined;
-    await this.server(knex);
-    return driver === 'mysql2' ? new Mysql2Executor() : new MysqljsExecutor();
+    const { galera = false } = await this.server(knex);
+    return driver === 'mysql2' ? new Mysql2Executor({ syncWait: galera }) : new MysqljsExecutor({ syncWait: galera });
   }
 
   /**
@@ -159,8 +178,14 @@ export class MysqlAdapter extends BaseDialectAdapter {
   /** Also every error the drivers mark `fatal` (the connection is unusable after it), and their connection codes. */
   override isConnectionError(error: unknown): boolean {
     if (super.isConnectionError(error)) return true;
-    const { code, fatal } = (error ?? {}) as { code?: unknown; fatal?: unknown };
-    return fatal === true || (typeof code === 'string' && CONNECTION_CODES.has(code));
+    const { code, fatal, errno } = (error ?? {}) as { code?: unknown; fatal?: unknown; errno?: unknown };
+    return fatal === true || (typeof code === 'string' && CONNECTION_CODES.has(code)) || errno === NODE_NOT_READY;
+  }
+
+  /** Deadlocks and Galera certification conflicts (1213, SQLSTATE 40001) and lock wait timeouts (1205). */
+  override isRetryable(error: unknown): boolean {
+    const { errno, sqlState } = (error ?? {}) as { errno?: unknown; sqlState?: unknown };
+    return (typeof errno === 'number' && CONFLICT_ERRNOS.has(errno)) || sqlState === '40001';
   }
 
   /**
@@ -184,14 +209,22 @@ export class MysqlAdapter extends BaseDialectAdapter {
   server(knex: Knex): Promise<MysqlServerInfo> {
     let server = this.#servers.get(knex);
     if (!server) {
-      server = knex
-        .select(knex.raw('version() as ??', ['version']))
-        .first()
-        .then((row: { version?: unknown } | undefined) => {
-          const info = parseServerVersion(String(row?.version ?? ''));
-          this.#known.set(knex, info);
-          return info;
-        });
+      server = (async () => {
+        const row: { version?: unknown } | undefined = await knex.select(knex.raw('version() as ??', ['version'])).first();
+        const parsed = parseServerVersion(String(row?.version ?? ''));
+        // Asked from the catalog, which has no row for a server built without Galera (where @@wsrep_on is an error).
+        const wsrep: { value?: unknown } | undefined =
+          parsed.flavour === 'mariadb'
+            ? await knex
+                .select({ value: 'variable_value' })
+                .from('information_schema.global_variables')
+                .where('variable_name', 'WSREP_ON')
+                .first()
+            : undefined;
+        const info: MysqlServerInfo = { ...parsed, galera: String(wsrep?.value ?? '').toUpperCase() === 'ON' };
+        this.#known.set(knex, info);
+        return info;
+      })();
       server.catch(() => this.#servers.delete(knex));
       this.#servers.set(knex, server);
     }

@@ -12,6 +12,18 @@ interface MysqljsConnection {
   query(options: { sql: string; values: readonly unknown[] }, done: Done): unknown;
 }
 
+/** What the executors are told about the server. */
+export interface MysqlExecutorOptions {
+  /**
+   * Make each read wait until the node has applied every write the cluster committed before it (a Galera node's
+   * `wsrep_sync_wait = 1`), set on that statement alone with MariaDB's `SET STATEMENT … FOR`: nothing is left on the
+   * pooled connection for the application's own queries.
+   */
+  readonly syncWait?: boolean;
+}
+
+const SYNC_WAIT = 'set statement wsrep_sync_wait = 1 for ';
+
 function rowsOf(result: unknown): unknown[][] {
   if (!Array.isArray(result)) return [];
   return result.map((row: unknown) => (Array.isArray(row) ? row : Object.values(row as object)));
@@ -28,12 +40,19 @@ function affectedRows(result: unknown): number {
  * binary protocol.
  */
 export class Mysql2Executor implements NativeExecutor {
+  readonly #readPrefix: string;
+
+  constructor({ syncWait = false }: MysqlExecutorOptions = {}) {
+    this.#readPrefix = syncWait ? SYNC_WAIT : '';
+  }
+
   accepts(connection: unknown): boolean {
     return typeof (connection as Partial<Mysql2Connection> | null)?.execute === 'function';
   }
 
   read(connection: unknown, statement: NativeStatement, values: readonly unknown[]): Promise<unknown[][]> {
-    return this.#execute(connection as Mysql2Connection, statement, values, true).then(rowsOf);
+    const read = this.#readPrefix ? { ...statement, sql: this.#readPrefix + statement.sql } : statement;
+    return this.#execute(connection as Mysql2Connection, read, values, true).then(rowsOf);
   }
 
   write(connection: unknown, statement: NativeStatement, values: readonly unknown[]): Promise<number> {
@@ -57,12 +76,19 @@ export class Mysql2Executor implements NativeExecutor {
  * its values through `connection.query`, skipping only knex's own work per call.
  */
 export class MysqljsExecutor implements NativeExecutor {
+  readonly #readPrefix: string;
+
+  constructor({ syncWait = false }: MysqlExecutorOptions = {}) {
+    this.#readPrefix = syncWait ? SYNC_WAIT : '';
+  }
+
   accepts(connection: unknown): boolean {
     return typeof (connection as Partial<MysqljsConnection> | null)?.query === 'function';
   }
 
   read(connection: unknown, statement: NativeStatement, values: readonly unknown[]): Promise<unknown[][]> {
-    return this.#query(connection as MysqljsConnection, statement, values).then(rowsOf);
+    const read = this.#readPrefix ? { ...statement, sql: this.#readPrefix + statement.sql } : statement;
+    return this.#query(connection as MysqljsConnection, read, values).then(rowsOf);
   }
 
   write(connection: unknown, statement: NativeStatement, values: readonly unknown[]): Promise<number> {

@@ -145,6 +145,16 @@ export class OracleAdapter extends BaseDialectAdapter {
     return prefix !== undefined && CONNECTION_CODES.has(prefix);
   }
 
+  /**
+   * ORA-00060 (a deadlock: the statement was rolled back) and ORA-08177 (a serializable transaction could not
+   * serialize access): the statement may run again.
+   */
+  override isRetryable(error: unknown): boolean {
+    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+    const prefix = typeof code === 'string' ? code : typeof message === 'string' ? /^(ORA-\d{5}):/.exec(message)?.[1] : undefined;
+    return prefix === 'ORA-00060' || prefix === 'ORA-08177';
+  }
+
   /** The portable batched delete, with "now" typed like the stored expiries. */
   override deleteExpired(knex: Knex, table: SessionTable, now: Knex.Value, limit: number): Promise<number> {
     return super.deleteExpired(knex, table, typed(knex, now, 'DB_TYPE_TIMESTAMP_TZ'), limit);

@@ -212,3 +212,15 @@ describe('the store', () => {
 describe('the README', () => {
   itShowsInReadme(path.resolve(__dirname, '..'), [SQL.createTable, SQL.primaryKey, SQL.createIndex, SQL.merge]);
 });
+
+describe('conflicts', () => {
+  it('retries a deadlock (ORA-00060) and a serialization failure (ORA-08177), and no other error', () => {
+    const adapter = new OracleAdapter();
+    const coded = (code: string) => Object.assign(new Error(`${code}: …`), { code });
+    expect(adapter.isRetryable(coded('ORA-00060'))).toBe(true);
+    expect(adapter.isRetryable(coded('ORA-08177'))).toBe(true);
+    expect(adapter.isRetryable(coded('ORA-00001'))).toBe(false);
+    expect(adapter.isRetryable(coded('NJS-500'))).toBe(false);
+    expect(adapter.isRetryable(new Error('ORA-00060: deadlock detected while waiting for resource'))).toBe(true);
+  });
+});

@@ -18,6 +18,8 @@ export interface PostgresAdapterOptions {
  * crashed (57P02) or still starting (57P03).
  */
 const CONNECTION_SQLSTATE = /^(08|57P0[123]$)/;
+/** A statement rolled back because it lost to a concurrent one: serialization_failure and deadlock_detected. */
+const CONFLICT_SQLSTATES = new Set(['40001', '40P01']);
 
 /** SQLSTATEs of a server without advisory locks (undefined function, feature not supported): CockroachDB's kind. */
 const NO_ADVISORY_LOCKS = new Set(['42883', '0A000']);
@@ -95,6 +97,12 @@ export class PostgresAdapter extends BaseDialectAdapter {
     if (typeof code === 'string' && CONNECTION_SQLSTATE.test(code)) return true;
     // node-postgres raises "Connection terminated unexpectedly" (and "… due to connection timeout") with no code.
     return error instanceof Error && typeof message === 'string' && /^Connection terminated\b/.test(message);
+  }
+
+  /** Serialization failures (40001) and deadlocks (40P01): the statement was rolled back whole and may run again. */
+  override isRetryable(error: unknown): boolean {
+    const { code } = (error ?? {}) as { code?: unknown };
+    return typeof code === 'string' && CONFLICT_SQLSTATES.has(code);
   }
 
   /**

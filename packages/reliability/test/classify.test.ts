@@ -34,6 +34,10 @@ describe('which errors mean "the database is out of reach" (the only ones that c
     ['any fatal error', driverError('Pool is closed.', { fatal: true })],
     ['a shutdown', driverError('Server shutdown in progress', { code: 'ER_SERVER_SHUTDOWN', errno: 1053 })],
     ['a killed connection', driverError('Connection was killed', { code: 'ER_CONNECTION_KILLED', errno: 1927 })],
+    [
+      'a Galera node outside the primary component (1047)',
+      driverError('WSREP has not yet prepared node for application use', { code: 'ER_UNKNOWN_COM_ERROR', errno: 1047 }),
+    ],
   ])('MySQL/MariaDB: %s is', (_, error) => expect(mysql.isConnectionError(error)).toBe(true));
 
   it.each([
@@ -41,4 +45,40 @@ describe('which errors mean "the database is out of reach" (the only ones that c
     ['a missing table', driverError("Table 'test.sessions' doesn't exist", { code: 'ER_NO_SUCH_TABLE', errno: 1146 })],
     ['a lock wait timeout', driverError('Lock wait timeout exceeded', { code: 'ER_LOCK_WAIT_TIMEOUT', errno: 1205 })],
   ])('MySQL/MariaDB: %s is not', (_, error) => expect(mysql.isConnectionError(error)).toBe(false));
+});
+
+describe('which errors mean "the statement lost a conflict and may run again" (retried by the store)', () => {
+  const pg = new PostgresAdapter();
+  const mysql = new MysqlAdapter();
+
+  it.each([
+    ['a serialization failure (40001)', driverError('could not serialize access', { code: '40001' })],
+    ['a deadlock (40P01)', driverError('deadlock detected', { code: '40P01' })],
+  ])('PostgreSQL: %s is', (_, error) => expect(pg.isRetryable(error)).toBe(true));
+
+  it.each([
+    ['a unique violation (23505)', driverError('duplicate key value', { code: '23505' })],
+    ['a refused connection', driverError('connect ECONNREFUSED 127.0.0.1:5432', { code: 'ECONNREFUSED' })],
+    ['a lock not available (55P03)', driverError('could not obtain lock', { code: '55P03' })],
+  ])('PostgreSQL: %s is not', (_, error) => expect(pg.isRetryable(error)).toBe(false));
+
+  it.each([
+    [
+      'a deadlock or Galera certification conflict (1213)',
+      driverError('Deadlock found when trying to get lock; try restarting transaction', {
+        code: 'ER_LOCK_DEADLOCK',
+        errno: 1213,
+        sqlState: '40001',
+      }),
+    ],
+    ['a lock wait timeout (1205)', driverError('Lock wait timeout exceeded', { code: 'ER_LOCK_WAIT_TIMEOUT', errno: 1205 })],
+  ])('MySQL/MariaDB: %s is', (_, error) => expect(mysql.isRetryable(error)).toBe(true));
+
+  it.each([
+    ['a duplicate key', driverError("Duplicate entry 'a' for key 'PRIMARY'", { code: 'ER_DUP_ENTRY', errno: 1062 })],
+    [
+      'a Galera node outside the primary component (1047)',
+      driverError('WSREP has not yet prepared node for application use', { code: 'ER_UNKNOWN_COM_ERROR', errno: 1047 }),
+    ],
+  ])('MySQL/MariaDB: %s is not', (_, error) => expect(mysql.isRetryable(error)).toBe(false));
 });

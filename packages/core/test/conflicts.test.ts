@@ -1,0 +1,75 @@
+import type { PruneEvent } from '../src/index.js';
+import { CONFLICT_RETRIES } from '../src/retry.js';
+import { readRows, sessionWith, useFixtures } from './support/fixtures.js';
+import { RecordingAdapter } from './support/recording-adapter.js';
+
+const fixtures = useFixtures();
+const HOUR = 3_600_000;
+
+/** An error as a driver reports a lost conflict, wrapped as knex and the store wrap it (the classifier sees the chain). */
+const conflict = (): Error => new Error('query failed', { cause: Object.assign(new Error('deadlock'), { code: 'LOST' }) });
+
+/** The recording adapter, with one conflict class: errors whose code is `LOST`. */
+class ConflictingAdapter extends RecordingAdapter {
+  override isRetryable(error: unknown): boolean {
+    return (error as { code?: unknown } | null)?.code === 'LOST';
+  }
+}
+
+describe('statements that lose a conflict', () => {
+  it('run again: a set whose upsert lost twice is stored once, and the caller sees no error', async () => {
+    const adapter = new ConflictingAdapter();
+    const fixture = fixtures.store({}, adapter);
+    await fixture.store.ready;
+    adapter.before('upsert', () => Promise.reject(conflict())).before('upsert', () => Promise.reject(conflict()));
+    await expect(fixture.store.set('a', sessionWith({ maxAge: HOUR }, { n: 1 }))).resolves.toBeUndefined();
+    expect(adapter.callsOf('upsert')).toHaveLength(3);
+    expect((await readRows(fixture)).map(({ sid, sess }) => ({ sid, sess }))).toEqual([
+      { sid: 'a', sess: { cookie: { originalMaxAge: null, maxAge: HOUR }, n: 1 } },
+    ]);
+  });
+
+  it('give up after a bounded number of rounds, with the conflict as the cause of the error', async () => {
+    const adapter = new ConflictingAdapter();
+    const fixture = fixtures.store({}, adapter);
+    await fixture.store.ready;
+    for (let i = 0; i <= CONFLICT_RETRIES; i++) adapter.before('upsert', () => Promise.reject(conflict()));
+    const failure = fixture.store.set('a', sessionWith({ maxAge: HOUR }));
+    await expect(failure).rejects.toMatchObject({ name: 'DatabaseError', cause: { cause: { code: 'LOST' } } });
+    expect(adapter.callsOf('upsert')).toHaveLength(CONFLICT_RETRIES + 1);
+    expect(await readRows(fixture)).toEqual([]);
+  });
+
+  it('are not retried for any other error', async () => {
+    const adapter = new ConflictingAdapter();
+    const fixture = fixtures.store({}, adapter);
+    await fixture.store.ready;
+    adapter.before('upsert', () => Promise.reject(Object.assign(new Error('check constraint'), { code: 'OTHER' })));
+    await expect(fixture.store.set('a', sessionWith({ maxAge: HOUR }))).rejects.toMatchObject({ name: 'DatabaseError' });
+    expect(adapter.callsOf('upsert')).toHaveLength(1);
+  });
+
+  it('end a sweep as skipped, not failed: the store it collided with deletes the same rows', async () => {
+    const adapter = new ConflictingAdapter();
+    const fixture = fixtures.store({}, adapter);
+    await fixture.store.set('a', sessionWith({ maxAge: HOUR }));
+    const pruned: PruneEvent[] = [];
+    fixture.store.on('prune', (event: PruneEvent) => pruned.push(event));
+    adapter.before('deleteExpired', () => Promise.reject(conflict()));
+    await expect(fixture.store.prune()).resolves.toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(pruned).toMatchObject([{ deleted: 0, skipped: true }]);
+    // The next sweep, without the collision, runs as usual.
+    await expect(fixture.store.prune()).resolves.toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(pruned).toMatchObject([{ skipped: true }, { deleted: 0, skipped: false }]);
+  });
+
+  it('fail a sweep for any other error, as before', async () => {
+    const adapter = new ConflictingAdapter();
+    const fixture = fixtures.store({}, adapter);
+    await fixture.store.ready;
+    adapter.before('deleteExpired', () => Promise.reject(new Error('disk full')));
+    await expect(fixture.store.prune()).rejects.toMatchObject({ name: 'DatabaseError' });
+  });
+});
