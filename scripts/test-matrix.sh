@@ -19,6 +19,7 @@ SUITES=(
   "postgres|postgres cockroach|@csk/postgres|CSK_PG_URL=postgres://postgres:csk@127.0.0.1:15432/csk CSK_COCKROACH_URL=postgresql://root@127.0.0.1:26258/csk?sslmode=disable"
   "mysql|mysql|@csk/mysql|CSK_MYSQL_URL=mysql://root:csk@127.0.0.1:13306/csk"
   "mariadb|mariadb|@csk/mysql|CSK_MYSQL_URL=mysql://root:csk@127.0.0.1:13307/csk"
+  "galera|galera1 galera2 galera3|@csk/mysql|CSK_MYSQL_URL=mysql://root:csk@127.0.0.1:13311/csk CSK_GALERA_URLS=mysql://root:csk@127.0.0.1:13311/csk,mysql://root:csk@127.0.0.1:13312/csk,mysql://root:csk@127.0.0.1:13313/csk"
   "mssql|mssql|@csk/mssql|CSK_MSSQL_URL=mssql://sa:CskPassw0rd_@127.0.0.1:14330/csk"
   "oracle|oracle|@csk/oracle|CSK_ORACLE_URL=oracle://csk:csk@127.0.0.1:15210/FREEPDB1"
 )
