@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { BaseDialectAdapter, rowColumns, type SessionRow, type SessionTable } from '@csk/core';
 import type { NativeExecutor } from '@csk/core';
-import { Mysql2Executor, MysqljsExecutor } from './mysql-executor.js';
+import { Mysql2Executor, MysqljsExecutor, WSREP_NOT_READY_CODE } from './mysql-executor.js';
 
 /**
  * Codes of a connection that broke or could not be made, as the mysql, mysql2 and mariadb drivers report them (most
@@ -16,6 +16,7 @@ const CONNECTION_CODES = new Set([
   'CR_SERVER_LOST',
   'ER_SOCKET_UNEXPECTED_CLOSE',
   'ER_GET_CONNECTION_TIMEOUT',
+  WSREP_NOT_READY_CODE,
 ]);
 
 /**

@@ -24,6 +24,40 @@ export interface MysqlExecutorOptions {
 
 const SYNC_WAIT = 'set statement wsrep_sync_wait = 1 for ';
 
+/**
+ * The `code` of the error a fast-path read raises on a Galera node that is outside the cluster's primary component.
+ * Such a node answers a read that waits for the cluster with 1205 (lock wait timeout), which would read as a conflict
+ * to retry; the executor asks the node whether it is ready (`wsrep_ready`) and, when it is not, raises this instead,
+ * which the adapter counts as unavailability, as the 1047 the node answers to everything else.
+ */
+export const WSREP_NOT_READY_CODE = 'CSK_WSREP_NOT_READY';
+
+/** What a read that waited for the cluster failed with: `error`, or the node's unreadiness when that was the reason. */
+async function syncWaitFailure(error: unknown, status: () => Promise<unknown>): Promise<unknown> {
+  if ((error as { errno?: unknown } | null)?.errno !== 1205) return error;
+  let ready: string;
+  try {
+    const rows = (await status()) as Array<Record<string, unknown>> | undefined;
+    ready = String(Object.values(rows?.[0] ?? {})[1] ?? '').toUpperCase();
+  } catch {
+    return error;
+  }
+  if (ready === 'ON') return error;
+  const message = (error as Error).message;
+  return Object.assign(new Error(`the Galera node is not ready (wsrep_ready ${ready || 'unknown'}): ${message}`), {
+    code: WSREP_NOT_READY_CODE,
+  });
+}
+
+const READY_STATUS = "show status like 'wsrep\\_ready'";
+
+/** A text query on a mysql or mysql2 connection (both take `query({ sql, values }, done)`). */
+function query(connection: MysqljsConnection, sql: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    connection.query({ sql, values: [] }, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+}
+
 function rowsOf(result: unknown): unknown[][] {
   if (!Array.isArray(result)) return [];
   return result.map((row: unknown) => (Array.isArray(row) ? row : Object.values(row as object)));
@@ -51,8 +85,12 @@ export class Mysql2Executor implements NativeExecutor {
   }
 
   read(connection: unknown, statement: NativeStatement, values: readonly unknown[]): Promise<unknown[][]> {
-    const read = this.#readPrefix ? { ...statement, sql: this.#readPrefix + statement.sql } : statement;
-    return this.#execute(connection as Mysql2Connection, read, values, true).then(rowsOf);
+    if (!this.#readPrefix) return this.#execute(connection as Mysql2Connection, statement, values, true).then(rowsOf);
+    const read = { ...statement, sql: this.#readPrefix + statement.sql };
+    const raw = connection as Mysql2Connection & MysqljsConnection;
+    return this.#execute(raw, read, values, true).then(rowsOf, async (error: unknown) => {
+      throw await syncWaitFailure(error, () => query(raw, READY_STATUS));
+    });
   }
 
   write(connection: unknown, statement: NativeStatement, values: readonly unknown[]): Promise<number> {
@@ -87,8 +125,12 @@ export class MysqljsExecutor implements NativeExecutor {
   }
 
   read(connection: unknown, statement: NativeStatement, values: readonly unknown[]): Promise<unknown[][]> {
-    const read = this.#readPrefix ? { ...statement, sql: this.#readPrefix + statement.sql } : statement;
-    return this.#query(connection as MysqljsConnection, read, values).then(rowsOf);
+    if (!this.#readPrefix) return this.#query(connection as MysqljsConnection, statement, values).then(rowsOf);
+    const read = { ...statement, sql: this.#readPrefix + statement.sql };
+    const raw = connection as MysqljsConnection;
+    return this.#query(raw, read, values).then(rowsOf, async (error: unknown) => {
+      throw await syncWaitFailure(error, () => query(raw, READY_STATUS));
+    });
   }
 
   write(connection: unknown, statement: NativeStatement, values: readonly unknown[]): Promise<number> {

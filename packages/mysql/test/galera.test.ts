@@ -151,7 +151,8 @@ describeLive('CSK_GALERA_URLS', 'MariaDB Galera cluster (3 nodes)', (value) => {
           },
           60 * SECOND,
         );
-        await expect(store.get('before')).rejects.toMatchObject({ cause: { errno: 1047 } });
+        // 1047 on the knex path; on the fast path a read that waits for the cluster, which the node cannot do.
+        await expect(store.get('before')).rejects.toMatchObject({ name: 'DatabaseError' });
       } finally {
         await admin.raw("set global wsrep_provider_options = 'gmcast.isolate=0'");
       }

@@ -38,6 +38,12 @@ describe('which errors mean "the database is out of reach" (the only ones that c
       'a Galera node outside the primary component (1047)',
       driverError('WSREP has not yet prepared node for application use', { code: 'ER_UNKNOWN_COM_ERROR', errno: 1047 }),
     ],
+    [
+      "the fast path's read on such a node, which cannot wait for the cluster",
+      driverError('the Galera node is not ready (wsrep_ready OFF): Lock wait timeout exceeded', {
+        code: 'CSK_WSREP_NOT_READY',
+      }),
+    ],
   ])('MySQL/MariaDB: %s is', (_, error) => expect(mysql.isConnectionError(error)).toBe(true));
 
   it.each([
