@@ -80,9 +80,9 @@ describeLive('CSK_GALERA_URLS', 'MariaDB Galera cluster (3 nodes)', (value) => {
       }
       expect(failures).toEqual([]);
       // Every node holds one row per sid, the same one on each (the write of the three racing last that won), once it
-      // has applied the others' writes: all() is no read the store makes wait for that.
+      // has applied the others' writes: allById() is no read the store makes wait for that.
       const held = async (store: MysqlStore) =>
-        Object.entries((await store.all()) ?? {})
+        Object.entries((await store.allById()) ?? {})
           .map(([sid, session]) => `${sid}:${(session as { n?: unknown }).n}`)
           .sort();
       let rows: string[][] = [];
