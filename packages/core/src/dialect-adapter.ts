@@ -310,6 +310,7 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
     return isCommonConnectionError(error);
   }
 
+  /** None is: an adapter that names no conflict error has its statements run once, as before. */
   isRetryable(_error: unknown): boolean {
     return false;
   }
