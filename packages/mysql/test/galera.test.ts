@@ -8,7 +8,8 @@ import {
   waitFor,
 } from '@csk/conformance';
 import { describeLive } from '@csk/conformance/scenarios/live';
-import { MysqlAdapter, type MysqlStore, type PruneEvent } from '@csk/mysql';
+import type { PruneEvent } from '@csk/core';
+import { MysqlAdapter, type MysqlStore } from '@csk/mysql';
 import { CLIENTS, createStore, packageDir, serverConfig, storeModule, type MysqlClient } from './targets';
 
 /** Sessions written at once from three nodes: every one a conflict with the same sid's writes on the other two. */
