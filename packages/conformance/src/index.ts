@@ -34,6 +34,7 @@ import { identifierCases } from './cases/identifiers.js';
 import { jsonCases } from './cases/json.js';
 import { optionalMethodCases } from './cases/optional.js';
 import { requiredMethodCases } from './cases/required.js';
+import { revokeCases } from './cases/revoke.js';
 import { sweepCases } from './cases/sweep.js';
 import { sweepSafetyCases } from './cases/sweep-safety.js';
 import { tableSetupCases } from './cases/table-setup.js';
@@ -86,6 +87,7 @@ export function describeStoreConformance(target: ConformanceTarget): void {
     atRestCases(ctx);
     bootstrapCases(ctx);
     columnCases(ctx);
+    revokeCases(ctx);
     tableSetupCases(ctx);
     identifierCases(ctx);
     callbackCases(ctx);

@@ -9,36 +9,57 @@ export const MAX_EXPIRY_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
  * session read back from JSON carries), else now plus the cookie's `maxAge`, else now plus the `ttl`.
  */
 export function expiryOf(session: SessionData, now: number, ttl: (session: SessionData) => number): number {
-  const cookie = (session as Partial<SessionData>).cookie as { expires?: unknown; maxAge?: unknown } | undefined | null;
-  if (cookie && cookie.expires) {
-    const expires = cookie.expires;
+  let expires: unknown;
+  let maxAge: unknown;
+  try {
+    const cookie = (session as Partial<SessionData>).cookie as { expires?: unknown; maxAge?: unknown } | undefined | null;
+    expires = cookie?.expires;
+    maxAge = cookie?.maxAge;
+  } catch (error) {
+    // A getter that throws: the session's fault, not the database's.
+    throw new InvalidSessionError(`reading the session's cookie threw: ${messageOf(error)}`, { cause: error });
+  }
+  if (expires) {
     const ms =
       expires instanceof Date
         ? expires.getTime()
         : typeof expires === 'string' || typeof expires === 'number'
           ? new Date(expires).getTime()
           : Number.NaN;
-    if (!Number.isFinite(ms)) throw new InvalidSessionError(`cookie.expires is not a valid date: ${String(expires)}`);
+    if (!Number.isFinite(ms)) throw new InvalidSessionError(`cookie.expires is not a valid date: ${describeDate(expires)}`);
     return Math.min(ms, MAX_EXPIRY_MS);
   }
-  if (cookie && typeof cookie.maxAge === 'number' && !Number.isNaN(cookie.maxAge)) {
-    return clamp(now + cookie.maxAge);
+  if (typeof maxAge === 'number' && !Number.isNaN(maxAge)) {
+    return clamp(now + maxAge);
   }
   let lifetime: unknown;
   try {
     lifetime = ttl(session);
   } catch (error) {
     // The application's own function failed: say so, rather than let it pass for a database error.
-    throw new InvalidSessionError(`the ttl function threw: ${error instanceof Error ? error.message : String(error)}`, {
+    throw new InvalidSessionError(`the ttl function threw: ${messageOf(error)}`, {
       cause: error,
     });
   }
   if (typeof lifetime !== 'number' || Number.isNaN(lifetime)) {
-    throw new InvalidSessionError(`the ttl function must return a number of milliseconds, got ${String(lifetime)}`);
+    throw new InvalidSessionError(`the ttl function must return a number of milliseconds, got ${describeDate(lifetime)}`);
   }
   return clamp(now + lifetime);
 }
 
 function clamp(ms: number): number {
   return Math.max(Math.min(ms, MAX_EXPIRY_MS), Number.MIN_SAFE_INTEGER);
+}
+
+/** A thrown value's message, whatever was thrown (an object without a prototype has no toString). */
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : describeDate(error);
+}
+
+/** A value for an error message, never itself throwing: String() fails on an object without a prototype. */
+function describeDate(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (value === null || typeof value !== 'object') return String(value);
+  if (value instanceof Date) return 'an invalid Date';
+  return Array.isArray(value) ? 'an array' : 'an object';
 }

@@ -20,6 +20,7 @@ import { expiryOf } from './expiry.js';
 import { checkExpiryColumn } from './expiry-column.js';
 import { checkSecondReading, measureShare, shareError } from './sweep-guard.js';
 import { LONE_SURROGATE, resolveOptions, type KnexStoreOptions, type ResolvedOptions } from './options.js';
+import { MAX_STORED_TEXT_LENGTH, storedTextProblem } from './stored-text.js';
 import type { Serializer } from './serializer.js';
 import { ReadCoalescer } from './read-coalescer.js';
 import { SessionStatements } from './session-statements.js';
@@ -35,7 +36,7 @@ export const PRUNE_BATCH_SIZE = 1000;
 /** The longest rest between two batches of the sweep, so that one slow batch cannot hold `close()` up for long. */
 const MAX_SWEEP_REST_MS = 1000;
 /** The longest session id the sid column (varchar(255)) holds. */
-export const MAX_SID_LENGTH = 255;
+export const MAX_SID_LENGTH = MAX_STORED_TEXT_LENGTH;
 /**
  * What a store emits as `'prune'` after each sweep that ran to its end: the rows it deleted, and whether it skipped
  * the sweep because another store on the same table held the sweep lock (then it deleted no expired row) or, where
@@ -70,14 +71,22 @@ export interface DestroyEvent {
   readonly deleted: number;
 }
 
-/** A filter on the extra columns: every named column must hold the value. */
+/** A filter on the extra columns, and `sid` for a stored id a listing gave: every named column must hold the value. */
 export type SessionFilter = Readonly<Record<string, string | number>>;
 
 /** One session `findWhere` found: its stored id and the session. */
 export interface FoundSession {
+  /** The stored id (with `hashSid`, the hash, not the cookie's sid): pass it to `destroyWhere({ sid })` to revoke. */
   readonly sid: string;
   readonly session: SessionData;
 }
+
+/** The filter key that names a session by the id a listing gave (`ids`, `findWhere`): its stored id. */
+const STORED_ID_KEY = 'sid';
+
+/** A stored id as `hashSid` makes it: 64 lowercase hex characters (SHA-256 or HMAC-SHA-256). */
+const HASHED_ID = /^[0-9a-f]{64}$/;
+
 
 /** Sids per statement when destroying many at once (below every engine's bind-parameter limit). */
 const DESTROY_CHUNK_SIZE = 500;
@@ -95,29 +104,26 @@ function checkSid(sid: unknown): string {
   if (typeof sid !== 'string' || sid.length === 0) {
     throw new InvalidSessionError(`a session id must be a non-empty string, got ${sid === '' ? 'an empty string' : typeof sid}`);
   }
-  if (sid.length > MAX_SID_LENGTH) {
-    throw new InvalidSessionError(`a session id must be at most ${MAX_SID_LENGTH} characters, got ${sid.length}`);
-  }
-  // Each rule below keeps a sid that some supported database would refuse or store as another sid from reaching any.
-  if (sid.includes('\0')) throw new InvalidSessionError('a session id must not contain a NUL character');
-  if (LONE_SURROGATE.test(sid)) {
-    throw new InvalidSessionError('a session id must be well-formed Unicode (it holds a lone surrogate)');
-  }
-  if (sid.startsWith('\ufeff')) {
-    throw new InvalidSessionError('a session id must not begin with U+FEFF (some drivers drop a leading byte-order mark)');
-  }
-  if (sid.endsWith(' ')) {
-    throw new InvalidSessionError(
-      'a session id must not end with a space (some databases compare text ignoring trailing spaces)',
-    );
-  }
+  const problem = storedTextProblem(sid);
+  if (problem) throw new InvalidSessionError(`a session id ${problem}`);
   return sid;
 }
 
 function checkSession(session: unknown): SessionData {
+  const kind = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value);
   if (session === null || typeof session !== 'object' || Array.isArray(session)) {
-    const kind = session === null ? 'null' : Array.isArray(session) ? 'an array' : typeof session;
-    throw new InvalidSessionError(`a session must be an object, got ${kind}`);
+    throw new InvalidSessionError(`a session must be an object, got ${kind(session)}`);
+  }
+  // Whatever the serializer: a session whose toJSON gives no object would be stored, then refused by every read.
+  let json: unknown = session;
+  try {
+    const toJSON = (session as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') json = toJSON.call(session, '');
+  } catch (error) {
+    throw new InvalidSessionError(`the session's toJSON threw: ${reasonOf(error)}`, { cause: error });
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new InvalidSessionError(`a session must be an object, but its toJSON gives ${kind(json)}`);
   }
   return session as SessionData;
 }
@@ -357,22 +363,11 @@ export class KnexStore extends session.Store {
       if (typeof result === 'number' && Number.isFinite(result)) return String(result);
       // A trailing space is refused as in a sid: some databases compare text ignoring it (PAD SPACE collations), so
       // 'ada ' would be found and deleted as 'ada' there.
-      if (
-        typeof result === 'string' &&
-        result.length <= MAX_SID_LENGTH &&
-        !result.includes('\0') &&
-        !LONE_SURROGATE.test(result) &&
-        !result.endsWith(' ')
-      ) {
-        return result;
-      }
+      const textProblem = typeof result === 'string' ? storedTextProblem(result) : undefined;
+      if (typeof result === 'string' && textProblem === undefined) return result;
       const problem =
         typeof result === 'string'
-          ? result.length > MAX_SID_LENGTH
-            ? `a string of ${result.length} characters (at most ${MAX_SID_LENGTH})`
-            : result.endsWith(' ')
-              ? 'a string ending with a space (some databases compare text ignoring trailing spaces)'
-              : 'a string holding a NUL or a lone surrogate'
+          ? `a string that ${textProblem}`
           : typeof result === 'number'
             ? `the number ${result}`
             : Array.isArray(result)
@@ -429,7 +424,11 @@ export class KnexStore extends session.Store {
     ) as Promise<void>;
   }
 
-  /** Delete the session of `sid` (or of every sid in an array). Resolves the number of rows deleted. */
+  /**
+   * Delete the session of `sid` (or of every sid in an array): the session id as the cookie carries it. Resolves the
+   * number of rows deleted. With `hashSid`, an id that `ids` or `findWhere` gave (a stored hash) is no session id:
+   * it fails with an {@link InvalidSessionError} pointing to `destroyWhere({ sid })`, instead of deleting nothing.
+   */
   override destroy(sid: string | readonly string[], callback?: Callback<number>): Promise<number | undefined> {
     return settle(
       this.#run('destroy', async (knex) => {
@@ -439,10 +438,22 @@ export class KnexStore extends session.Store {
           this.#touches.forget(one);
           const key = this.#key(one);
           const deleted = await this.#retry(() => this.#statements.remove(knex, key));
+          // Only when nothing was deleted, so that a sid that merely looks like a hash costs nothing more.
+          if (deleted === 0) await this.#refuseStoredIds(knex, [one]);
           this.#emitLater('destroy', { sids: [key], deleted } satisfies DestroyEvent);
           return deleted;
         }
-        const sids = sid.map(checkSid);
+        // An index loop, not map: map skips the holes of a sparse array, which would reach the database as undefined.
+        const sids: string[] = [];
+        for (let i = 0; i < sid.length; i += 1) {
+          try {
+            sids.push(checkSid(sid[i]));
+          } catch (error) {
+            throw new InvalidSessionError(`destroy's array at [${i}]: ${reasonOf(error)}`, { cause: error });
+          }
+        }
+        // Before deleting anything: a mistaken array must not be half carried out.
+        await this.#refuseStoredIds(knex, sids);
         for (const one of sids) this.#touches.forget(one);
         const keys = sids.map((one) => this.#key(one));
         let deleted = 0;
@@ -454,6 +465,24 @@ export class KnexStore extends session.Store {
         return deleted;
       }),
       callback,
+    );
+  }
+
+  /**
+   * With `hashSid`, refuse the values among `sids` that are not session ids but stored ids a listing gave: 64 hex
+   * characters naming a row as they are. Hashing them again would match nothing, and `destroy` would report success
+   * while the session stays valid. A sid that looks like a hash but names no row passes (a `genid` may make such sids).
+   */
+  async #refuseStoredIds(knex: Knex, sids: readonly string[]): Promise<void> {
+    if (this.options.hashSid === false) return;
+    const candidates = sids.filter((one) => HASHED_ID.test(one));
+    if (candidates.length === 0) return;
+    const t = this.#table;
+    const found = await t.query(knex).whereIn(t.sidColumn, candidates.slice(0, DESTROY_CHUNK_SIZE)).first(t.sidColumn);
+    if (found === undefined) return;
+    throw new InvalidSessionError(
+      'destroy() takes the session id a cookie carries, but was given a stored id (the hash that ids() and findWhere ' +
+        'give with hashSid), which it would hash again and never find: to delete by that id, use destroyWhere({ sid })',
     );
   }
 
@@ -481,9 +510,12 @@ export class KnexStore extends session.Store {
 
   /**
    * Delete every session, live or expired, whose extra columns (the `columns` option) hold the filter's values: e.g.
-   * `destroyWhere({ userId })` logs a user out everywhere. Resolves the number of rows deleted. A filter that is
-   * empty, names a column not declared in `columns`, or holds a value that is not a string or finite number fails
-   * with an {@link InvalidFilterError} and deletes nothing.
+   * `destroyWhere({ userId })` logs a user out everywhere. The key `sid` names one session by the id `ids` or
+   * `findWhere` gave (the stored id: with `hashSid`, the hash), so `destroyWhere({ sid: found.sid, userId })` signs
+   * out one device of that user and no one else's. Resolves the number of rows deleted. A filter that is empty, names
+   * a column not declared in `columns`, holds a value that is not a string or finite number, or text a session id
+   * could not hold either (over 255 characters, a NUL, a lone surrogate, a leading U+FEFF, a trailing space), or
+   * throws when read, fails with an {@link InvalidFilterError} and deletes nothing.
    */
   destroyWhere(filter: SessionFilter, callback?: Callback<number>): Promise<number | undefined> {
     return settle(
@@ -499,7 +531,7 @@ export class KnexStore extends session.Store {
 
   /**
    * The live sessions whose extra columns hold the filter's values, each with its stored id (the hash, with
-   * `hashSid`). The filter's rules are those of {@link KnexStore.destroyWhere}.
+   * `hashSid`), which `destroyWhere({ sid })` accepts. The filter's rules are those of {@link KnexStore.destroyWhere}.
    */
   findWhere(filter: SessionFilter, callback?: Callback<FoundSession[]>): Promise<FoundSession[] | undefined> {
     return settle(
@@ -512,18 +544,34 @@ export class KnexStore extends session.Store {
     );
   }
 
-  /** The filter as column values, checked (see destroyWhere). */
+  /** The filter as column values, checked (see destroyWhere); `sid` becomes the sid column. */
   #filter(filter: unknown): Record<string, string> {
     if (filter === null || typeof filter !== 'object' || Array.isArray(filter)) {
       throw new InvalidFilterError(`it must be an object of column names to values, got ${filter === null ? 'null' : Array.isArray(filter) ? 'an array' : typeof filter}`);
     }
-    const declared = this.#table.extraColumns;
-    const entries = Object.entries(filter as Record<string, unknown>);
+    let entries: Array<[string, unknown]>;
+    try {
+      entries = Object.entries(filter as Record<string, unknown>);
+    } catch (error) {
+      // A getter or a proxy that throws: the filter's own fault, found before any statement.
+      throw new InvalidFilterError(`reading it threw: ${reasonOf(error)}`);
+    }
     if (entries.length === 0) {
       throw new InvalidFilterError('it names no column (an empty filter would select every session; use clear() for that)');
     }
+    const declared = this.#table.extraColumns;
     const where: Array<[string, string]> = [];
     for (const [column, value] of entries) {
+      if (column === STORED_ID_KEY) {
+        // The id a listing gave: matched exactly as stored, never hashed again.
+        if (typeof value !== 'string' || value.length === 0) {
+          throw new InvalidFilterError(`the value of "sid" must be a non-empty string (an id from ids() or findWhere), got ${value === '' ? 'an empty string' : value === null ? 'null' : typeof value}`);
+        }
+        const problem = storedTextProblem(value);
+        if (problem) throw new InvalidFilterError(`the value of "sid" ${problem}`);
+        where.push([this.#table.sidColumn, value]);
+        continue;
+      }
       if (!declared.includes(column)) {
         throw new InvalidFilterError(
           declared.length === 0
@@ -531,12 +579,16 @@ export class KnexStore extends session.Store {
             : `"${column}" is no extra column (declared: ${declared.join(', ')})`,
         );
       }
-      if (typeof value === 'number' && Number.isFinite(value)) where.push([column, String(value)]);
-      else if (typeof value === 'string' && value.endsWith(' ')) {
-        // Never stored (see #extraValues), and some databases would match it against the value without the space.
-        throw new InvalidFilterError(`the value of "${column}" must not end with a space`);
-      } else if (typeof value === 'string') where.push([column, value]);
-      else throw new InvalidFilterError(`the value of "${column}" must be a string or a finite number, got ${value === null ? 'null' : typeof value}`);
+      if (typeof value === 'number' && Number.isFinite(value)) {
+        where.push([column, String(value)]);
+      } else if (typeof value === 'string') {
+        // Held to the rules of stored values (see #extraValues): anything else could match a row holding another value.
+        const problem = storedTextProblem(value);
+        if (problem) throw new InvalidFilterError(`the value of "${column}" ${problem}`);
+        where.push([column, value]);
+      } else {
+        throw new InvalidFilterError(`the value of "${column}" must be a string or a finite number, got ${value === null ? 'null' : typeof value}`);
+      }
     }
     // fromEntries defines own properties: a column named "__proto__" stays a column, never a prototype.
     return Object.fromEntries(where);
@@ -555,7 +607,7 @@ export class KnexStore extends session.Store {
     );
   }
 
-  /** The ids of every live session. */
+  /** The stored ids of every live session (the hashes, with `hashSid`), which `destroyWhere({ sid })` accepts. */
   ids(callback?: Callback<string[]>): Promise<string[] | undefined> {
     return settle(
       this.#run('ids', async (knex, now) => {

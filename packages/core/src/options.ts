@@ -106,7 +106,8 @@ export interface KnexStoreOptions {
   /**
    * Store a hash of each session id instead of the id: `true` for SHA-256, a secret (string or Buffer) for
    * HMAC-SHA-256. A leaked table or backup then holds no usable session id. `all`, `ids` and `findWhere` return the
-   * stored hashes. Changing it makes every existing session unreadable. Default `false`.
+   * stored hashes, which `destroyWhere({ sid })` accepts (and `destroy`, which hashes the cookie's sid, refuses).
+   * Changing it makes every existing session unreadable. Default `false`.
    */
   hashSid?: boolean | string | Buffer;
 
@@ -402,6 +403,10 @@ function extraColumns(value: unknown): ExtraColumn[] {
   }
   return Object.entries(value as Record<string, unknown>).map(([name, fn]) => {
     identifier(`columns.${name}`, name, undefined);
+    if (name === 'sid') {
+      // A filter's "sid" names the stored id (see destroyWhere): a column of that name would make filters ambiguous.
+      throw new ConfigurationError('columns.sid', 'is reserved: a filter\'s "sid" names the session by its stored id; name the column otherwise');
+    }
     if (typeof fn !== 'function') {
       throw new ConfigurationError(`columns.${name}`, `must be a function of the session, got ${describe(fn)}`);
     }

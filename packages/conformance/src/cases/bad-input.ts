@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import type { SessionData } from 'express-session';
+import { createEncryptedSerializer, type KnexStoreOptions } from '@csk/core';
 import { useScope } from '../scope.js';
 import type { SuiteContext } from '../target.js';
 import { errorName, liveSession, roundTrip, sessionWithCookie, withCallback } from '../util.js';
@@ -38,6 +40,28 @@ const BAD_SESSIONS: Array<[string, () => unknown]> = [
   ['a string session', () => 'not a session'],
   ['an array session', () => [liveSession()]],
   ['a session whose cookie.expires is not a date', () => sessionWithCookie({ expires: 'not a date' })],
+  // Objects that fail the moment they are looked at: the fault is the input's, never the database's.
+  ['a session whose cookie.expires has a null prototype', () => sessionWithCookie({ expires: Object.create(null) })],
+  [
+    'a session whose cookie getter throws',
+    () =>
+      Object.defineProperty(liveSession({ name: 'trap' }), 'cookie', {
+        enumerable: true,
+        get() {
+          throw new Error('cookie getter refused');
+        },
+      }),
+  ],
+  ['a session whose toJSON gives no object', () => ({ ...liveSession(), toJSON: () => 'not an object' })],
+];
+
+/** Serializers other than the default, which must refuse the same sessions before they reach them. */
+const OTHER_SERIALIZERS: Array<[string, () => Partial<KnexStoreOptions>]> = [
+  [
+    'a custom JSON serializer',
+    () => ({ serializer: { stringify: (session) => JSON.stringify(session), parse: (text) => JSON.parse(text) as SessionData } }),
+  ],
+  ['the encrypting serializer', () => ({ serializer: createEncryptedSerializer({ keys: [randomBytes(32)] }) })],
 ];
 
 /** Bad input ends in the callback (or a rejected promise), never in a throw or a crash, and never damages a row. */
@@ -55,6 +79,29 @@ export function badInputCases(ctx: SuiteContext): void {
         });
         expect(outcome).toMatchObject({ calls: 1, promise: 'resolved' });
         expect(errorName(outcome.error)).toBe('InvalidSessionError');
+      });
+    });
+
+    it('destroy of a sparse array calls back with InvalidSessionError and deletes nothing', async () => {
+      const sid = scope.sid();
+      await scope.store.set(sid, liveSession());
+      const sparse: string[] = [sid];
+      sparse.length = 3;
+      const outcome = await withCallback<unknown>((done) => scope.store.destroy(sparse, done));
+      expect(outcome).toMatchObject({ calls: 1, promise: 'resolved' });
+      expect(errorName(outcome.error)).toBe('InvalidSessionError');
+      expect((outcome.error as Error).message).toMatch(/\[1\]/);
+      expect(await scope.readRow(sid)).toBeDefined();
+    });
+
+    describe.each(OTHER_SERIALIZERS)('with %s', (_title, options) => {
+      it.each(BAD_SESSIONS)('set of %s calls back with InvalidSessionError and stores nothing', async (_label, make) => {
+        const store = scope.open(options());
+        const sid = scope.sid();
+        const outcome = await withCallback<void>((done) => store.set(sid, make() as SessionData, done));
+        expect(outcome).toMatchObject({ calls: 1, promise: 'resolved' });
+        expect(errorName(outcome.error)).toBe('InvalidSessionError');
+        expect(await scope.readRow(sid)).toBeUndefined();
       });
     });
 

@@ -50,6 +50,21 @@ const BAD_FILTERS: Array<[label: string, filter: unknown, names: RegExp]> = [
   ['a string instead of an object', 'userId', /object/],
   ['null instead of an object', null, /object/],
   ['an array instead of an object', [{ userId: 'kept' }], /object/],
+  // Values are held to the rules of sids: each of these would reach some database as another value, or fail there.
+  ['a lone surrogate', { userId: '\ud800' }, /userId.*lone surrogate/],
+  ['a NUL', { userId: 'kept\0' }, /userId.*NUL/],
+  ['a leading U+FEFF', { userId: '\ufeffkept' }, /userId.*U\+FEFF/],
+  ['a string longer than 255 characters', { userId: 'k'.repeat(256) }, /userId.*255/],
+  [
+    'a getter that throws',
+    Object.defineProperty({}, 'userId', {
+      enumerable: true,
+      get() {
+        throw new Error('getter refused');
+      },
+    }),
+    /getter refused/,
+  ],
 ];
 
 /** A column function's result that `set` must refuse. */
@@ -58,6 +73,8 @@ const BAD_RESULTS: Array<[label: string, value: unknown]> = [
   ['an array', ['a']],
   ['a boolean', true],
   ['a string longer than 255 characters', 'u'.repeat(256)],
+  ['a string beginning with U+FEFF', '\ufeffada'],
+  ['a string holding a lone surrogate', 'ada\udc00'],
 ];
 
 /**
@@ -228,6 +245,15 @@ export function columnCases(ctx: SuiteContext): void {
         }
         expect(await rawSids(scope)).toEqual(before);
       });
+    });
+
+    it("a lone surrogate in a filter never matches another user's U+FFFD (drivers would send one for the other)", async () => {
+      const replaced = scope.sid('replaced');
+      await scope.store.set(replaced, liveSession({ user: '\ufffd' }));
+      await expect(scope.store.destroyWhere({ userId: '\ud800' })).rejects.toMatchObject({ name: 'InvalidFilterError' });
+      await expect(scope.store.findWhere({ userId: 'x\udfff' })).rejects.toMatchObject({ name: 'InvalidFilterError' });
+      expect(await rawRow(scope, replaced)).toBeDefined();
+      await expect(scope.store.destroyWhere({ userId: '\ufffd' })).resolves.toBe(1);
     });
 
     it('a store with no columns refuses every filter with InvalidFilterError', async () => {
