@@ -19,7 +19,7 @@ import {
 import { expiryOf } from './expiry.js';
 import { checkExpiryColumn } from './expiry-column.js';
 import { checkSecondReading, measureShare, shareError } from './sweep-guard.js';
-import { LONE_SURROGATE, resolveOptions, type KnexStoreOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type KnexStoreOptions, type ResolvedOptions } from './options.js';
 import { MAX_STORED_TEXT_LENGTH, storedTextProblem } from './stored-text.js';
 import type { Serializer } from './serializer.js';
 import { ReadCoalescer } from './read-coalescer.js';
