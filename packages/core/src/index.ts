@@ -32,6 +32,7 @@ export {
   DEFAULT_TTL_MS,
   DEFAULT_CLEANUP_INTERVAL_MS,
   DEFAULT_SWEEP_MAX_SHARE,
+  DEFAULT_OPERATION_TIMEOUT_MS,
   type KnexStoreOptions,
   type ResolvedOptions,
   type ExpiryEncoding,

@@ -9,6 +9,12 @@ export const DEFAULT_TTL_MS = 86_400_000;
 export const DEFAULT_CLEANUP_INTERVAL_MS = 60_000;
 /** The share of the table above which a background sweep stops (see the `sweepMaxShare` option). */
 export const DEFAULT_SWEEP_MAX_SHARE = 0.5;
+/**
+ * The default `operationTimeout`: far above a healthy operation (milliseconds), above a cluster's failover (Galera
+ * declares a node gone after about 5 s), and below the 30–60 s at which proxies and load balancers give up on a
+ * request, so that a stalled connection fails requests with an error the application can answer instead of hanging.
+ */
+export const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
 /** The longest delay Node's timers accept. */
 const MAX_TIMER_MS = 2_147_483_647;
 /** Half of a UTF-16 surrogate pair standing alone: no database encodes it, so each would store another character. */
@@ -73,8 +79,10 @@ export interface KnexStoreOptions {
   /**
    * Milliseconds after which an operation the database has not answered fails with a `DatabaseError` (whose cause
    * has the code `CSK_OPERATION_TIMEOUT`), so that a request never waits on a connection that stalls (packets
-   * dropped, not refused) until TCP gives up. The statement itself is not cancelled. The sweep is not bounded. `0`
-   * (the default) sets no limit.
+   * dropped, not refused) until TCP gives up, minutes later. It also bounds the wait for a pooled connection. The
+   * statement itself is not cancelled, so a write that timed out may still land. The sweep is not bounded. Default
+   * {@link DEFAULT_OPERATION_TIMEOUT_MS} (10 s); raise it for `all()`, `stats()` or `clear()` on tables of millions of
+   * rows; `0` sets no limit.
    */
   operationTimeout?: number;
   /**
@@ -473,7 +481,7 @@ function touchAfter(value: unknown): number {
 }
 
 function operationTimeout(value: unknown): number {
-  if (value === undefined) return 0;
+  if (value === undefined) return DEFAULT_OPERATION_TIMEOUT_MS;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_TIMER_MS) {
     throw new ConfigurationError(
       'operationTimeout',

@@ -1,5 +1,6 @@
 import { knex as createKnex, type Knex } from 'knex';
 import type { SessionData } from 'express-session';
+import { describeBlackHole } from '@csk/conformance/scenarios/black-hole';
 import { describeLive } from '@csk/conformance/scenarios/live';
 import { MysqlStore } from '@csk/mysql';
 import type { KnexStoreOptions } from '@csk/core';
@@ -115,3 +116,12 @@ describeLive('CSK_MYSQL_URL', 'MySQL/MariaDB server', (url) => {
     });
   });
 });
+
+// mysql2 gives up on a connection attempt after its own connectTimeout (10 s by default): longer here, so that the
+// store's operationTimeout is what ends the wait.
+describeBlackHole(
+  'MySQL (mysql2)',
+  (port) => ({ client: 'mysql2', connection: { host: '127.0.0.1', port, user: 'root', database: 'csk', connectTimeout: 60_000 } }),
+  (options) => new MysqlStore(options),
+  createKnex,
+);

@@ -1,5 +1,6 @@
 import { knex as createKnex, type Knex } from 'knex';
 import type { SessionData } from 'express-session';
+import { describeBlackHole } from '@csk/conformance/scenarios/black-hole';
 import { describeLive } from '@csk/conformance/scenarios/live';
 import { PostgresStore, type PostgresStoreOptions } from '@csk/postgres';
 import { pgliteKnex, serverConfig } from './targets';
@@ -108,3 +109,10 @@ describePostgres('PGlite (knex-pglite)', pgliteKnex);
 describeLive('CSK_PG_URL', 'PostgreSQL server', (url) => {
   describePostgres('PostgreSQL (pg)', () => createKnex(serverConfig(url)));
 });
+
+describeBlackHole(
+  'PostgreSQL (pg)',
+  (port) => ({ client: 'pg', connection: { host: '127.0.0.1', port, user: 'postgres', database: 'csk' } }),
+  (options) => new PostgresStore(options),
+  createKnex,
+);
