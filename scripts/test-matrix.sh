@@ -17,6 +17,7 @@ PROJECT=csk-matrix
 # suite | compose service | package | environment (host ports and passwords as in docker-compose.yml)
 SUITES=(
   "postgres|postgres cockroach|@csk/postgres|CSK_PG_URL=postgres://postgres:csk@127.0.0.1:15432/csk CSK_COCKROACH_URL=postgresql://root@127.0.0.1:26258/csk?sslmode=disable"
+  "pgbouncer|postgres pgbouncer|@csk/postgres|CSK_PG_URL=postgres://postgres:csk@127.0.0.1:15432/csk CSK_PGBOUNCER_URL=postgres://postgres:csk@127.0.0.1:16432/csk"
   "mysql|mysql|@csk/mysql|CSK_MYSQL_URL=mysql://root:csk@127.0.0.1:13306/csk"
   "mariadb|mariadb|@csk/mysql|CSK_MYSQL_URL=mysql://root:csk@127.0.0.1:13307/csk"
   "galera|galera1 galera2 galera3|@csk/mysql|CSK_MYSQL_URL=mysql://root:csk@127.0.0.1:13311/csk CSK_GALERA_URLS=mysql://root:csk@127.0.0.1:13311/csk,mysql://root:csk@127.0.0.1:13312/csk,mysql://root:csk@127.0.0.1:13313/csk"
