@@ -44,6 +44,10 @@ function instant(value: unknown): number {
   return Date.parse(`${value}Z`);
 }
 
+/** The start-up check's lookup of the table's declared column types. */
+export const COLUMN_TYPES_SQL =
+  'select [COLUMN_NAME] as [name], [DATA_TYPE] as [type] from [INFORMATION_SCHEMA].[COLUMNS] where [TABLE_SCHEMA] = schema_name() and [TABLE_NAME] = @p0';
+
 /**
  * A stand-in for SQL Server holding one `sessions` table, which understands exactly the statements above and refuses
  * any other. Counts come back as the one unnamed column of `select @@rowcount`, for knex's own mssql response code.
@@ -63,6 +67,10 @@ export function sqlServerDouble(): SessionDouble<Reply> {
   // One store alone: the sweep lock is always free (sp_getapplock's status 0, granted).
   const respond = (statement: Parameters<SessionDouble<Reply>['respond']>[0]) => {
     if (statement.sql === SWEEP_LOCK_SQL.get) return { rows: [{ result: 0 }] };
+    // The start-up check of the expiry column's declared type (core's expiry-column.ts): the type the store creates.
+    if (statement.sql === COLUMN_TYPES_SQL) {
+      return { rows: [{ name: 'sid', type: 'nvarchar' }, { name: 'sess', type: 'nvarchar' }, { name: 'expired', type: 'datetime2' }] };
+    }
     // The sweep guard's bounded counts (core's sweep-guard.ts): a table this small never trips its share rule.
     if (statement.sql.endsWith(' as [csk_window]')) return { rows: [{ n: 0 }] };
     return double.respond(statement);

@@ -22,6 +22,9 @@ export const SQL = {
   length: 'select * from (select count("sid") "n" from "sessions" where "expired" > :1) where rownum <= :2',
   ids: 'select "sid" from "sessions" where "expired" > :1',
   clear: 'delete from "sessions"',
+  columnTypes:
+    'select "COLUMN_NAME" "name", "DATA_TYPE" "type" from "ALL_TAB_COLUMNS" ' +
+    'where "OWNER" = sys_context(\'USERENV\', \'CURRENT_SCHEMA\') and "TABLE_NAME" = :1',
   prune:
     'delete from "sessions" where "sid" in (select * from (select "sid" from "sessions" where "expired" <= :1) where rownum <= :2)',
 } as const;
@@ -39,7 +42,7 @@ function instant(value: unknown): number {
  */
 export function oracleDouble(): SessionDouble<Reply> {
   const affected = (n: number): Reply => ({ rowsAffected: n });
-  return sessionDouble<Reply>({
+  const double = sessionDouble<Reply>({
     sql: SQL,
     ddl: [SQL.primaryKey, SQL.createIndex],
     destroyMany: /^delete from "sessions" where "sid" in \(:1(, :\d+)*\)$/,
@@ -50,4 +53,14 @@ export function oracleDouble(): SessionDouble<Reply> {
     executed: affected,
     alreadyExists: () => Object.assign(new Error('ORA-00955: name is already used by an existing object'), { errorNum: 955 }),
   });
+  const respond = (statement: Parameters<SessionDouble<Reply>['respond']>[0]) => {
+    // The start-up check of the expiry column's declared type (core's expiry-column.ts): the type the store creates.
+    if (statement.sql === SQL.columnTypes) {
+      return { rows: [{ name: 'sid', type: 'VARCHAR2' }, { name: 'sess', type: 'CLOB' }, { name: 'expired', type: 'TIMESTAMP(3) WITH TIME ZONE' }] };
+    }
+    // The sweep guard's bounded counts (core's sweep-guard.ts): a table this small never trips its share rule.
+    if (statement.sql.endsWith(' "csk_window") where rownum <= :3')) return { rows: [{ n: 0 }] };
+    return double.respond(statement);
+  };
+  return { respond, rows: double.rows };
 }
