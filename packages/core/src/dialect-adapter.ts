@@ -91,6 +91,12 @@ export interface DialectAdapter {
    */
   readonly supportsSchema: boolean;
   /**
+   * The longest identifier the dialect keeps as written, and in what unit (an engine that truncates a longer name
+   * could put two long column names on one column; others refuse it). The store refuses a
+   * longer table, schema or column name at construction, naming the option. Default: none beyond core's 128 characters.
+   */
+  readonly maxIdentifierLength?: { readonly length: number; readonly unit: 'bytes' | 'characters' };
+  /**
    * Whether a CREATE TABLE inside a transaction stays in it and can be rolled back to a savepoint, rather than commit
    * the transaction as some engines do. When true, `createSessionTable` given a transaction creates the
    * table under a savepoint, so that losing a race with another creator leaves the caller's transaction usable.
@@ -227,6 +233,7 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
   abstract readonly name: string;
   readonly dialects?: readonly string[];
   readonly supportsSchema: boolean = true;
+  readonly maxIdentifierLength?: { readonly length: number; readonly unit: 'bytes' | 'characters' };
   readonly transactionalDdl: boolean = false;
   readonly sweepBatchSize?: number;
   readonly sweepRestRatio?: number;

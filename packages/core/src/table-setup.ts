@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { DialectAdapter, SessionTable } from './dialect-adapter.js';
+import { tableIdentifiers, type DialectAdapter, type SessionTable } from './dialect-adapter.js';
 import { ConfigurationError, ConnectSessionKnexError, DatabaseError, SessionTableShapeError } from './errors.js';
 import { checkExpiryColumn } from './expiry-column.js';
 import { resolveOptions, type KnexStoreOptions, type ResolvedOptions } from './options.js';
@@ -58,8 +58,24 @@ export function adapterTable(adapter: DialectAdapter, options: ResolvedOptions):
     );
   }
   const table = sessionTable(options);
+  checkIdentifierLengths(adapter, table);
   adapter.validateTable?.(table);
   return table;
+}
+
+/** Refuse a name longer than the dialect keeps as written (see `DialectAdapter.maxIdentifierLength`). */
+function checkIdentifierLengths(adapter: DialectAdapter, table: SessionTable): void {
+  const limit = adapter.maxIdentifierLength;
+  if (!limit) return;
+  for (const [option, name] of tableIdentifiers(table)) {
+    const length = limit.unit === 'bytes' ? Buffer.byteLength(name, 'utf8') : [...name].length;
+    if (length > limit.length) {
+      throw new ConfigurationError(
+        option,
+        `must be at most ${limit.length} ${limit.unit} on ${adapter.name}, which would not keep "${name}" (${length} ${limit.unit}) as written`,
+      );
+    }
+  }
 }
 
 /** Refuse a knex whose dialect `adapter` does not serve. @throws {ConfigurationError} */

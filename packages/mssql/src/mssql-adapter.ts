@@ -89,6 +89,8 @@ const COLUMN_CATALOG = {
  */
 export class MssqlAdapter extends BaseDialectAdapter {
   override readonly name = 'mssql';
+  /** SQL Server's sysname holds 128 characters. */
+  override readonly maxIdentifierLength = { length: 128, unit: 'characters' } as const;
   override readonly dialects = ['mssql'] as const;
 
   /** Refuse at construction the names knex would alter (see refuseBrackets). */

@@ -84,6 +84,8 @@ const COLUMN_CATALOG = {
  */
 export class MysqlAdapter extends BaseDialectAdapter {
   override readonly name = 'mysql';
+  /** MySQL and MariaDB refuse a table or column name of more than 64 characters. */
+  override readonly maxIdentifierLength = { length: 64, unit: 'characters' } as const;
   override readonly dialects = ['mysql'] as const;
   readonly #servers = new WeakMap<Knex, Promise<MysqlServerInfo>>();
   /** The servers already known, for {@link MysqlAdapter.upsertQuery}, which cannot wait for one. */

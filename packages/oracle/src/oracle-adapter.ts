@@ -83,6 +83,8 @@ const COLUMN_CATALOG = {
  */
 export class OracleAdapter extends BaseDialectAdapter {
   override readonly name = 'oracle';
+  /** Oracle Database 12.2 and later: 128 bytes (30 before 12.2). */
+  override readonly maxIdentifierLength = { length: 128, unit: 'bytes' } as const;
   override readonly dialects = ['oracle'] as const;
 
   protected override defineSid(table: Knex.CreateTableBuilder, column: string): void {

@@ -43,6 +43,8 @@ export function sweepLockKey(table: { readonly schemaName?: string | undefined; 
  */
 export class PostgresAdapter extends BaseDialectAdapter {
   override readonly name = 'postgresql';
+  /** PostgreSQL truncates a longer name to 63 bytes (NAMEDATALEN - 1) with only a notice. */
+  override readonly maxIdentifierLength = { length: 63, unit: 'bytes' } as const;
   override readonly dialects = ['postgresql'] as const;
   /** CREATE TABLE is transactional: createSessionTable in a transaction runs it under a savepoint. */
   override readonly transactionalDdl = true;

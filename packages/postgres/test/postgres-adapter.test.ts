@@ -49,6 +49,18 @@ describe('PostgresAdapter', () => {
     expect(() => new PostgresStore({ knex })).toThrow(ConfigurationError);
     void knex.destroy();
   });
+
+  it('refuses a name PostgreSQL would truncate (over 63 bytes), in any option, before it can land on another name', () => {
+    const { knex } = recordingKnex('pg');
+    const long = `user_${'\u00e9'.repeat(30)}`; // 65 bytes, 35 characters
+    expect(() => new PostgresStore({ knex, cleanupInterval: 0, columns: { [long]: () => null } })).toThrow(
+      expect.objectContaining({ name: 'ConfigurationError', option: `columns.${long}` }),
+    );
+    expect(() => new PostgresStore({ knex, cleanupInterval: 0, tableName: 's'.repeat(64) })).toThrow(
+      expect.objectContaining({ option: 'tableName' }),
+    );
+    void knex.destroy();
+  });
 });
 
 describe('PostgresStore options', () => {
