@@ -110,7 +110,7 @@ function migrationCases(name: string, config: () => Knex.Config): void {
 
 describe('sessionTableMigration', () => {
   it('refuses bad options when the migration file is loaded, before any database is touched', () => {
-    expect(() => sessionTableMigration({ tableName: 'a.b' })).toThrow(ConfigurationError);
+    expect(() => sessionTableMigration({ tableName: 'a.b.c' })).toThrow(ConfigurationError);
     expect(() => sessionTableMigration({ jsonb: true, adapter: {} as never })).toThrow(ConfigurationError);
   });
 
