@@ -695,7 +695,9 @@ export class KnexStore extends session.Store {
   #ensureReady(): Promise<void> {
     if (!this.#ready) {
       if (this.#closing) return rejected(new StoreClosedError('ready'));
-      const ready = this.#bootstrap().catch((error: unknown) => {
+      // Retried as a statement is when it loses a conflict: on a multi-primary cluster another node's CREATE TABLE of the
+      // same table can fail the catalog reads that follow with a deadlock. Every step of the bootstrap may run again.
+      const ready = this.#retry(() => this.#bootstrap()).catch((error: unknown) => {
         this.#ready = undefined;
         throw error instanceof ConnectSessionKnexError ? error : new DatabaseError('ready', error);
       });
