@@ -134,3 +134,9 @@ export class StoreClosedError extends ConnectSessionKnexError {
     super(`${operation} called after close()`);
   }
 }
+
+/** An error's message for another message: without the prefix when it is one of the store's own errors. */
+export function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return error instanceof ConnectSessionKnexError ? message.replace(/^\[connect-session-knex\] /, '') : message;
+}

@@ -4,17 +4,11 @@
  *
  * @packageDocumentation
  */
-export {
-  KnexStore,
-  PRUNE_BATCH_SIZE,
-  MAX_SID_LENGTH,
-  type PruneEvent,
-  type PruneProgressEvent,
-  type SetEvent,
-  type DestroyEvent,
-  type SessionFilter,
-  type FoundSession,
-} from './knex-store.js';
+export { KnexStore } from './knex-store.js';
+export type { FoundSession } from './stored-sessions.js';
+export { PRUNE_BATCH_SIZE } from './sweeper.js';
+export { MAX_SID_LENGTH, type SessionFilter } from './input-checks.js';
+export type { PruneEvent, PruneProgressEvent, SetEvent, DestroyEvent } from './store-events.js';
 export {
   BaseDialectAdapter,
   rowCount,

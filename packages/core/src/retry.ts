@@ -35,3 +35,27 @@ export async function retryConflicts<T>(statement: () => Promise<T>, classify: (
 export function isConflict(error: unknown, classify: (error: unknown) => boolean): boolean {
   return errorChain(error).some(classify);
 }
+
+/** What classifies conflicts: a dialect adapter, which may have no `isRetryable` (then nothing is a conflict). */
+export interface ConflictClassifier {
+  isRetryable?(error: unknown): boolean;
+}
+
+/** Runs one single statement (it commits on its own), again while it loses conflicts (see {@link retryConflicts}). */
+export type Retry = <T>(statement: () => PromiseLike<T>) => Promise<T>;
+
+/**
+ * The {@link Retry} of a store on `adapter`: a builder is a thenable, so `statement` builds it afresh for every round.
+ * Without `isRetryable`, the statement runs once.
+ */
+export function conflictRetry(adapter: ConflictClassifier): Retry {
+  return <T>(statement: () => PromiseLike<T>): Promise<T> => {
+    if (!adapter.isRetryable) return Promise.resolve(statement());
+    return retryConflicts(async () => statement(), (error) => adapter.isRetryable!(error));
+  };
+}
+
+/** Whether `error` lost a conflict as `adapter` classifies them (never, without `isRetryable`). */
+export function lostConflict(adapter: ConflictClassifier, error: unknown): boolean {
+  return !!adapter.isRetryable && isConflict(error, (link) => adapter.isRetryable!(link));
+}

@@ -14,6 +14,41 @@ export function selectExpiry(knex: Knex, adapter: DialectAdapter, table: Session
 }
 
 /**
+ * The expiry column's values as a store writes and compares them: a time in ms encoded as the column holds it (the
+ * dialect's date-time value, or epoch seconds or ms), and an encoded value as it appears in a statement (see
+ * `DialectAdapter.bindExpiry`).
+ */
+export class StoredExpiry {
+  readonly #adapter: DialectAdapter;
+  readonly #table: SessionTable;
+  readonly #knex: Knex;
+
+  /** `knex` is the store's: the one `DialectAdapter.encodeExpiry` is given. */
+  constructor(adapter: DialectAdapter, table: SessionTable, knex: Knex) {
+    this.#adapter = adapter;
+    this.#table = table;
+    this.#knex = knex;
+  }
+
+  /** `ms` as the expiry column holds it. */
+  encode(ms: number): Knex.Value {
+    switch (this.#table.expiryEncoding) {
+      case 'epoch-seconds':
+        return Math.floor(ms / 1000);
+      case 'epoch-ms':
+        return Math.floor(ms);
+      default:
+        return this.#adapter.encodeExpiry(ms, this.#knex);
+    }
+  }
+
+  /** An encoded expiry as it appears in a statement run on `knex`. */
+  bind(knex: Knex, value: Knex.Value): Knex.Value {
+    return this.#table.expiryEncoding === 'timestamp' && this.#adapter.bindExpiry ? this.#adapter.bindExpiry(knex, value) : value;
+  }
+}
+
+/**
  * An expiry as read back, in epoch milliseconds: a `Date`, a number (epoch seconds or milliseconds as the encoding
  * says; a 'timestamp' column read as a number is milliseconds), or text: digits as a number, else a date-time, read as
  * UTC when it names no zone (the stores write UTC). `undefined` for anything else.

@@ -1,6 +1,12 @@
 import type { Knex } from 'knex';
 import { tableIdentifiers, type DialectAdapter, type SessionTable } from './dialect-adapter.js';
-import { ConfigurationError, ConnectSessionKnexError, DatabaseError, SessionTableShapeError } from './errors.js';
+import {
+  ConfigurationError,
+  ConnectSessionKnexError,
+  DatabaseError,
+  SessionTableMissingError,
+  SessionTableShapeError,
+} from './errors.js';
 import { checkExpiryColumn } from './expiry-column.js';
 import { resolveOptions, type KnexStoreOptions, type ResolvedOptions } from './options.js';
 
@@ -106,6 +112,33 @@ export async function ensureSessionTable(knex: Knex, adapter: DialectAdapter, ta
     if (await adapter.hasTable(knex, table).catch(() => false)) return false;
     throw error;
   }
+}
+
+/**
+ * A store's start-up. With `createTable`, create the table if it is missing (another process creating it first is
+ * success). Without, the table must exist and have every column the store uses: checked once here, so that a table
+ * made by a migration that missed a column fails at start-up and says which, instead of failing requests one by one.
+ * Either way, the expiry column of a table that was there already is checked against expiryEncoding.
+ *
+ * @throws {SessionTableMissingError}
+ * @throws {SessionTableShapeError}
+ */
+export async function bootstrapTable(
+  knex: Knex,
+  adapter: DialectAdapter,
+  table: SessionTable,
+  createTable: boolean,
+): Promise<void> {
+  if (createTable) {
+    // A table that was there already gains the extra columns of the columns option it lacks.
+    if (await ensureSessionTable(knex, adapter, table)) return;
+    await addMissingColumns(knex, adapter, table);
+    // A table that was there already may hold its expiries otherwise than expiryEncoding says: never sweep it so.
+    await checkExpiryColumn(knex, adapter, table);
+    return;
+  }
+  if (!(await adapter.hasTable(knex, table))) throw new SessionTableMissingError(table.displayName);
+  await checkTableShape(knex, adapter, table);
 }
 
 /**

@@ -1,0 +1,215 @@
+import type { SessionData } from 'express-session';
+import type { Knex } from 'knex';
+import type { BulkStatements } from './bulk-statements.js';
+import type { DialectAdapter, SessionTable } from './dialect-adapter.js';
+import { InvalidSessionError } from './errors.js';
+import { expiryOf } from './expiry.js';
+import { extraValues } from './input-checks.js';
+import type { ResolvedOptions } from './options.js';
+import { ReadCoalescer } from './read-coalescer.js';
+import type { Retry } from './retry.js';
+import { SessionCodec } from './session-codec.js';
+import { SessionStatements } from './session-statements.js';
+import type { SetEvent } from './store-events.js';
+import { withStoredExpiry, type StoredExpiry } from './stored-expiry.js';
+import { TouchThrottle } from './touch-throttle.js';
+
+/** One session `findWhere` found: its stored id and the session. */
+export interface FoundSession {
+  /** The stored id (with `hashSid`, the hash, not the cookie's sid): pass it to `destroyWhere({ sid })` to revoke. */
+  readonly sid: string;
+  readonly session: SessionData;
+}
+
+/** The options {@link StoredSessions} reads. */
+export type StoredSessionsOptions = Pick<
+  ResolvedOptions,
+  'serializer' | 'hashSid' | 'onCorruptSession' | 'columns' | 'ttl' | 'touchAfter' | 'fastPath' | 'coalesceReads'
+>;
+
+/** What {@link StoredSessions} needs from its store. */
+export interface StoredSessionsParts {
+  readonly adapter: DialectAdapter;
+  readonly table: SessionTable;
+  /** The store's knex, and whether the store created it (see `NativeExecutorContext.ownsKnex`). */
+  readonly knex: Knex;
+  readonly ownsKnex: boolean;
+  readonly expiry: StoredExpiry;
+  readonly bulk: BulkStatements;
+  readonly retry: Retry;
+}
+
+/**
+ * The sessions as the table holds them: each under its stored id (the sid, or its hash), encoded by the codec, with
+ * its expiry. The store's operations call one method each, with sids and sessions already checked. The statements on
+ * one session run through the store's {@link Retry}; a row the codec finds corrupt either fails the read or, with
+ * onCorruptSession 'delete', is deleted and reads as none.
+ */
+export class StoredSessions {
+  readonly #options: StoredSessionsOptions;
+  readonly #parts: StoredSessionsParts;
+  readonly #codec: SessionCodec;
+  readonly #statements: SessionStatements;
+  readonly #touches: TouchThrottle;
+  /** With `coalesceReads`: the reads of one event-loop turn, sent as one statement. */
+  readonly #reads: ReadCoalescer | undefined;
+
+  constructor(options: StoredSessionsOptions, parts: StoredSessionsParts) {
+    const { adapter, table, knex, expiry, retry } = parts;
+    this.#options = options;
+    this.#parts = parts;
+    this.#codec = new SessionCodec(options);
+    const statements = (this.#statements = new SessionStatements(adapter, table, {
+      enabled: options.fastPath,
+      ownsKnex: parts.ownsKnex,
+      bindExpiry: (db, value) => expiry.bind(db, value),
+    }));
+    this.#touches = new TouchThrottle(options.touchAfter);
+    this.#reads = options.coalesceReads
+      ? new ReadCoalescer(
+          (sid) => retry(() => statements.get(knex, sid, expiry.encode(Date.now()))),
+          (sids) => retry(() => statements.getMany(knex, sids, expiry.encode(Date.now()))),
+        )
+      : undefined;
+  }
+
+  /** The live session of `sid`, with `cookie.expires` as the expiry column holds it; `null` when there is none. */
+  async read(knex: Knex, sid: string, now: Knex.Value): Promise<SessionData | null> {
+    const key = this.#codec.key(sid);
+    const row = this.#reads
+      ? await this.#reads.read(key)
+      : await this.#parts.retry(() => this.#statements.get(knex, key, now));
+    if (!row.found) return null;
+    // The expiry column is the truth after a touch, which moves it and leaves the stored cookie as it was.
+    return withStoredExpiry(await this.#decodeOrDelete(knex, row.value, key), row.expires);
+  }
+
+  /** Insert or replace the session of `sid`; one whose expiry has passed is deleted instead (resolves `undefined`). */
+  async write(knex: Knex, sid: string, session: SessionData): Promise<SetEvent | undefined> {
+    const key = this.#codec.key(sid);
+    const sess = await this.#codec.encode(session, key);
+    const extra = extraValues(this.#options.columns, session);
+    const now = Date.now();
+    const expires = await this.#liveExpiry(knex, sid, session, now);
+    if (expires === undefined) return undefined;
+    const expired = this.#parts.expiry.encode(expires);
+    await this.#parts.retry(() => this.#statements.upsert(knex, { sid: key, sess, expired, extra }));
+    this.#touches.wrote(sid, now);
+    return { sid: key, expires: new Date(expires) };
+  }
+
+  /** Move a live session's expiry, unless this process wrote it within `touchAfter`; never revives an expired one. */
+  async touch(knex: Knex, sid: string, session: SessionData, nowValue: Knex.Value): Promise<void> {
+    const now = Date.now();
+    const expires = await this.#liveExpiry(knex, sid, session, now);
+    if (expires === undefined) return;
+    // Within touchAfter of this process's last expiry write for the sid: no statement at all.
+    if (this.#touches.skip(sid, now)) return;
+    const expired = this.#parts.expiry.encode(expires);
+    const changed = await this.#parts.retry(() => this.#statements.touch(knex, this.#codec.key(sid), expired, nowValue));
+    if (changed > 0) this.#touches.wrote(sid, now);
+  }
+
+  /** Delete the session of `sid`. Resolves its stored id and the rows deleted. */
+  async remove(knex: Knex, sid: string): Promise<{ keys: string[]; deleted: number }> {
+    this.#touches.forget(sid);
+    const key = this.#codec.key(sid);
+    const deleted = await this.#parts.retry(() => this.#statements.remove(knex, key));
+    // Only when nothing was deleted, so that a sid that merely looks like a hash costs nothing more.
+    if (deleted === 0) await this.#refuseStoredIds(knex, [sid]);
+    return { keys: [key], deleted };
+  }
+
+  /** Delete the sessions of `sids`, refused whole before any delete (see `#refuseStoredIds`). */
+  async removeMany(knex: Knex, sids: readonly string[]): Promise<{ keys: string[]; deleted: number }> {
+    // Before deleting anything: a mistaken array must not be half carried out.
+    await this.#refuseStoredIds(knex, sids);
+    for (const one of sids) this.#touches.forget(one);
+    const keys = sids.map((one) => this.#codec.key(one));
+    return { keys, deleted: await this.#parts.bulk.deleteSids(knex, keys) };
+  }
+
+  /** Every live session keyed by stored id, narrowed to the rows whose columns hold `where`'s values when given. */
+  async live(knex: Knex, now: Knex.Value, where?: Record<string, string>): Promise<Record<string, SessionData>> {
+    const { bulk, expiry } = this.#parts;
+    const rows = await bulk.selectLive(knex, expiry.bind(knex, now), where);
+    const sessions: Record<string, SessionData> = {};
+    const corrupt: string[] = [];
+    for (const { sid, value } of rows) {
+      const session = await this.#codec.decode(value, sid);
+      if (!session) {
+        corrupt.push(sid);
+        continue;
+      }
+      // defineProperty, so that a sid such as "__proto__" is an ordinary key and never a prototype.
+      Object.defineProperty(sessions, sid, { value: session, enumerable: true, writable: true, configurable: true });
+    }
+    await bulk.deleteSids(knex, corrupt);
+    return sessions;
+  }
+
+  /** The live sessions whose columns hold `where`'s values, each with its stored id. */
+  async find(knex: Knex, now: Knex.Value, where: Record<string, string>): Promise<FoundSession[]> {
+    const sessions = await this.live(knex, now, where);
+    return Object.keys(sessions).map((sid) => ({ sid, session: sessions[sid]! }));
+  }
+
+  /** The number of live sessions (with onCorruptSession 'delete', after deleting the corrupt ones). */
+  async count(knex: Knex, now: Knex.Value): Promise<number> {
+    if (this.#options.onCorruptSession === 'delete') return Object.keys(await this.live(knex, now)).length;
+    return this.#parts.bulk.countLive(knex, this.#parts.expiry.bind(knex, now));
+  }
+
+  /** The stored ids of every live session (with onCorruptSession 'delete', after deleting the corrupt ones). */
+  async ids(knex: Knex, now: Knex.Value): Promise<string[]> {
+    if (this.#options.onCorruptSession === 'delete') return Object.keys(await this.live(knex, now));
+    return this.#parts.bulk.liveSids(knex, this.#parts.expiry.bind(knex, now));
+  }
+
+  /** Delete every session, live or expired, whose columns hold `where`'s values. Resolves the rows deleted. */
+  removeWhere(knex: Knex, where: Record<string, string>): Promise<number> {
+    return this.#parts.bulk.deleteWhere(knex, where);
+  }
+
+  /** Delete every session, live or expired. Resolves the rows deleted. */
+  clear(knex: Knex): Promise<number> {
+    return this.#parts.bulk.deleteAll(knex);
+  }
+
+  /** Release what the fast path holds on its connections (before the knex is destroyed). */
+  close(): Promise<void> {
+    return this.#statements.close();
+  }
+
+  /** The session's expiry in ms, or `undefined` once its row is deleted because that expiry has already passed. */
+  async #liveExpiry(knex: Knex, sid: string, session: SessionData, now: number): Promise<number | undefined> {
+    const expires = expiryOf(session, now, this.#options.ttl);
+    if (expires > now) return expires;
+    this.#touches.forget(sid);
+    await this.#parts.retry(() => this.#statements.remove(knex, this.#codec.key(sid)));
+    return undefined;
+  }
+
+  /** One stored session as `get` returns it: a corrupt row is deleted and reads as none, or fails the read. */
+  async #decodeOrDelete(knex: Knex, value: unknown, sid: string): Promise<SessionData | null> {
+    const session = await this.#codec.decode(value, sid);
+    if (session) return session;
+    // A set racing this read could be deleted with the corrupt row; that costs one session, as the corrupt row did.
+    await this.#parts.bulk.deleteSid(knex, sid);
+    return null;
+  }
+
+  /**
+   * With `hashSid`, refuse the values among `sids` that are not session ids but stored ids a listing gave: 64 hex
+   * characters naming a row as they are. Hashing them again would match nothing, and `destroy` would report success
+   * while the session stays valid. A sid that looks like a hash but names no row passes (a `genid` may make such sids).
+   */
+  async #refuseStoredIds(knex: Knex, sids: readonly string[]): Promise<void> {
+    const candidates = this.#codec.storedIdLookalikes(sids);
+    if (candidates.length === 0 || !(await this.#parts.bulk.anyStored(knex, candidates))) return;
+    throw new InvalidSessionError(
+      'destroy() takes the session id a cookie carries, but was given a stored id (the hash that ids() and findWhere ' +
+        'give with hashSid), which it would hash again and never find: to delete by that id, use destroyWhere({ sid })',
+    );
+  }
+}
