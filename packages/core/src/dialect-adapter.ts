@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { isCommonConnectionError } from './connection.js';
-import type { NativeExecutor, NativeExecutorContext } from './session-statements.js';
+import type { NativeExecutor, NativeExecutorContext } from './native-executor.js';
 
 /**
  * The resolved names of the session table and its columns. Every name reaches SQL through knex's

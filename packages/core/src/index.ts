@@ -33,12 +33,8 @@ export {
   type ExtraColumn,
 } from './options.js';
 export { expiryOf, MAX_EXPIRY_MS } from './expiry.js';
-export {
-  SessionStatements,
-  type NativeExecutor,
-  type NativeExecutorContext,
-  type NativeStatement,
-} from './session-statements.js';
+export { SessionStatements } from './session-statements.js';
+export type { NativeExecutor, NativeExecutorContext, NativeStatement } from './native-executor.js';
 export { TouchThrottle, TOUCH_THROTTLE_CAPACITY } from './touch-throttle.js';
 export { settle, type Callback } from './callback.js';
 export { AVAILABILITY_PROBE_INTERVAL_MS, type AvailabilityEvent } from './availability.js';
