@@ -4,6 +4,7 @@ import session, { type SessionOptions } from 'express-session';
 import request from 'supertest';
 import type { KnexStore } from '@csk/core';
 import { useScope } from '../scope.js';
+import { cookiePair } from './express.js';
 import type { SuiteContext } from '../target.js';
 import { HOUR, sleep } from '../util.js';
 
@@ -64,11 +65,7 @@ function appOver(store: KnexStore, options: Partial<SessionOptions> = {}): Expre
 }
 
 /** The `name=value` pair of the session cookie a response set, if any. */
-function cookieOf(response: request.Response): string | undefined {
-  const header = response.headers['set-cookie'] as unknown;
-  const lines = Array.isArray(header) ? (header as string[]) : typeof header === 'string' ? [header] : [];
-  return lines.find((line) => line.startsWith(`${NAME}=`))?.split(';')[0];
-}
+const cookieOf = (response: request.Response): string | undefined => cookiePair(response, NAME);
 
 /** A session started with one change, and its cookie. */
 async function started(app: Express): Promise<{ cookie: string; sid: string }> {

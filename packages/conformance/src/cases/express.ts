@@ -43,12 +43,15 @@ function buildApp(store: KnexStore): Express {
   return app;
 }
 
-/** The `name=value` pair of the session cookie a response set, if any. */
-function sessionCookie(response: request.Response): string | undefined {
+/** The `name=value` pair of the cookie called `name` that a response set, if any. */
+export function cookiePair(response: request.Response, name: string): string | undefined {
   const header = response.headers['set-cookie'] as unknown;
   const cookies = Array.isArray(header) ? (header as string[]) : typeof header === 'string' ? [header] : [];
-  return cookies.find((cookie) => cookie.startsWith(`${COOKIE_NAME}=`))?.split(';')[0];
+  return cookies.find((cookie) => cookie.startsWith(`${name}=`))?.split(';')[0];
 }
+
+/** The `name=value` pair of the session cookie a response set, if any. */
+const sessionCookie = (response: request.Response): string | undefined => cookiePair(response, COOKIE_NAME);
 
 /** The store behind a real express 5 + express-session app, over HTTP. */
 export function expressCases(ctx: SuiteContext): void {
