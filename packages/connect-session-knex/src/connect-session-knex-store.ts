@@ -11,16 +11,18 @@ export interface ConnectSessionKnexStoreOptions extends KnexStoreOptions {
   adapter?: DialectAdapter;
 }
 
-const ADAPTER_METHODS = ['defineTable', 'encodeExpiry', 'upsert', 'deleteExpired'] as const;
+const ADAPTER_OBJECTS = ['capabilities', 'columns', 'catalog'] as const;
+const ADAPTER_METHODS = ['encodeExpiry', 'upsert', 'classifyError'] as const;
 
 /** The `adapter` option, refused with a ConfigurationError unless it has what every adapter must. */
 export function checkAdapter(adapter: unknown): DialectAdapter {
   const candidate = adapter as Partial<Record<string, unknown>> | null;
   const missing =
     typeof candidate !== 'object' || candidate === null
-      ? ['name', ...ADAPTER_METHODS]
+      ? ['name', ...ADAPTER_OBJECTS, ...ADAPTER_METHODS]
       : [
           ...(typeof candidate.name === 'string' ? [] : ['name']),
+          ...ADAPTER_OBJECTS.filter((member) => typeof candidate[member] !== 'object' || candidate[member] === null),
           ...ADAPTER_METHODS.filter((method) => typeof candidate[method] !== 'function'),
         ];
   if (missing.length > 0) {

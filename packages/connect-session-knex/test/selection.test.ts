@@ -69,7 +69,7 @@ describe('the adapter table', () => {
       const db = bareKnex(client);
       if (Object.hasOwn(ADAPTERS, client)) {
         const adapter = selectAdapter(db);
-        expect(adapter.dialects ?? [db.client.dialect]).toContain(db.client.dialect);
+        expect(adapter.capabilities.dialects ?? [db.client.dialect]).toContain(db.client.dialect);
       } else {
         expect(() => selectAdapter(db)).toThrow(UnsupportedDialectError);
       }
@@ -169,7 +169,7 @@ describe('an explicit adapter', () => {
     const db = bareKnex('sqlite3');
     const attempt = () => new ConnectSessionKnexStore({ knex: db, adapter: { name: 'half' } as never });
     expect(attempt).toThrow(ConfigurationError);
-    expect(attempt).toThrow(/"adapter".*lacks defineTable, encodeExpiry, upsert, deleteExpired/);
+    expect(attempt).toThrow(/"adapter".*lacks capabilities, columns, catalog, encodeExpiry, upsert, classifyError/);
   });
 });
 

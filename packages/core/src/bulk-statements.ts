@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { rowCount, type SessionTable } from './dialect-adapter.js';
+import { rowCount } from './row-count.js';
+import type { SessionTable } from './session-table.js';
 import type { Retry } from './retry.js';
 
 /** Sids per statement when deleting many at once (below every engine's bind-parameter limit). */

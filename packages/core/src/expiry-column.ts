@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import type { DialectAdapter, SessionTable } from './dialect-adapter.js';
+import type { DialectAdapter } from './dialect-adapter.js';
+import type { SessionTable } from './session-table.js';
 import { SessionTableShapeError } from './errors.js';
 import { MAX_EXPIRY_MS } from './expiry.js';
 import type { ExpiryEncoding } from './options.js';
@@ -93,7 +94,7 @@ export async function checkExpiryColumn(knex: Knex, adapter: DialectAdapter, tab
   const encoding = table.expiryEncoding;
   const column = table.expiredColumn;
   const want = expected(knex, adapter, encoding);
-  const declared = adapter.dynamicColumnTypes ? undefined : await adapter.columnType?.(knex, table, column);
+  const declared = adapter.capabilities.dynamicColumnTypes ? undefined : await adapter.catalog.columnType(knex, table, column);
   const kind = declared === undefined ? 'other' : kindOf(declared);
   const refuse = (found: string, suggested?: ExpiryEncoding): never => {
     throw new SessionTableShapeError(table.displayName, {

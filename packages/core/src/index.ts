@@ -6,18 +6,26 @@
  */
 export { KnexStore } from './knex-store.js';
 export type { FoundSession } from './stored-sessions.js';
-export { PRUNE_BATCH_SIZE } from './sweeper.js';
 export { MAX_SID_LENGTH, type SessionFilter } from './input-checks.js';
 export type { PruneEvent, PruneProgressEvent, SetEvent, DestroyEvent } from './store-events.js';
+export type {
+  ColumnTypes,
+  DialectAdapter,
+  DialectCapabilities,
+  ErrorKind,
+  SweepLock,
+  TableCatalog,
+} from './dialect-adapter.js';
 export {
   BaseDialectAdapter,
-  rowCount,
-  rowColumns,
-  tableIdentifiers,
-  type DialectAdapter,
-  type SessionRow,
-  type SessionTable,
-} from './dialect-adapter.js';
+  catalogView,
+  PORTABLE_CAPABILITIES,
+  PORTABLE_CATALOG,
+  PORTABLE_COLUMNS,
+  PRUNE_BATCH_SIZE,
+  type CatalogView,
+} from './base-adapter.js';
+export { rowColumns, type SessionRow, type SessionTable } from './session-table.js';
 export { JSON_SERIALIZER, type Serializer, type SerializerContext } from './serializer.js';
 export { createEncryptedSerializer, ENCRYPTION_FORMAT, type EncryptedSerializerOptions } from './encryption.js';
 export {

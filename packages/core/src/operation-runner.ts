@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import { Availability, type AvailabilityEvent } from './availability.js';
-import { OPERATION_TIMEOUT_CODE, checkConnection, isCommonConnectionError } from './connection.js';
-import type { DialectAdapter, SessionTable } from './dialect-adapter.js';
+import { OPERATION_TIMEOUT_CODE, checkConnection } from './connection.js';
+import type { DialectAdapter } from './dialect-adapter.js';
+import type { SessionTable } from './session-table.js';
 import { ConnectSessionKnexError, DatabaseError, StoreClosedError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import type { Retry } from './retry.js';
@@ -50,8 +51,7 @@ export class OperationRunner {
     const { adapter } = parts;
     this.#availability = new Availability({
       probe: () => this.#probe(),
-      isConnectionError: (error) =>
-        adapter.isConnectionError ? adapter.isConnectionError(error) : isCommonConnectionError(error),
+      isConnectionError: (error) => adapter.classifyError(error) === 'unreachable',
       emit: (event: AvailabilityEvent) => parts.emit(event),
     });
   }
@@ -162,6 +162,6 @@ export class OperationRunner {
       return;
     }
     await this.ready();
-    await adapter.hasTable(knex, table);
+    await adapter.catalog.hasTable(knex, table);
   }
 }

@@ -1,4 +1,5 @@
 import { errorChain } from './connection.js';
+import type { DialectAdapter } from './dialect-adapter.js';
 
 /**
  * How many times a statement that lost a conflict runs again before its error reaches the caller. The chance that a
@@ -17,7 +18,7 @@ export const CONFLICT_BACKOFF_MAX_MS = 200;
  * timeout), at most {@link CONFLICT_RETRIES} times: for single statements that commit on their own and may run again
  * unchanged. The backoff is "full jitter" (uniform between 0 and a doubling bound), so that the writers that
  * collided do not collide again in step. `classify` tells a conflict by one error, not its causes (the dialect adapter's
- * `isRetryable`); any other error, and the last conflict, reach the caller as they are.
+ * `classifyError`); any other error, and the last conflict, reach the caller as they are.
  */
 export async function retryConflicts<T>(statement: () => Promise<T>, classify: (error: unknown) => boolean): Promise<T> {
   for (let attempt = 0; ; attempt++) {
@@ -36,26 +37,25 @@ export function isConflict(error: unknown, classify: (error: unknown) => boolean
   return errorChain(error).some(classify);
 }
 
-/** What classifies conflicts: a dialect adapter, which may have no `isRetryable` (then nothing is a conflict). */
-export interface ConflictClassifier {
-  isRetryable?(error: unknown): boolean;
-}
+/** What classifies conflicts: a dialect adapter. */
+export type ConflictClassifier = Pick<DialectAdapter, 'classifyError'>;
 
 /** Runs one single statement (it commits on its own), again while it loses conflicts (see {@link retryConflicts}). */
 export type Retry = <T>(statement: () => PromiseLike<T>) => Promise<T>;
 
-/**
- * The {@link Retry} of a store on `adapter`: a builder is a thenable, so `statement` builds it afresh for every round.
- * Without `isRetryable`, the statement runs once.
- */
+/** Whether one error (not its causes) is a conflict to `adapter`. */
+const conflictOf =
+  (adapter: ConflictClassifier) =>
+  (error: unknown): boolean =>
+    adapter.classifyError(error) === 'conflict';
+
+/** The {@link Retry} of a store on `adapter`: a builder is a thenable, so `statement` builds it afresh for every round. */
 export function conflictRetry(adapter: ConflictClassifier): Retry {
-  return <T>(statement: () => PromiseLike<T>): Promise<T> => {
-    if (!adapter.isRetryable) return Promise.resolve(statement());
-    return retryConflicts(async () => statement(), (error) => adapter.isRetryable!(error));
-  };
+  const classify = conflictOf(adapter);
+  return <T>(statement: () => PromiseLike<T>): Promise<T> => retryConflicts(async () => statement(), classify);
 }
 
-/** Whether `error` lost a conflict as `adapter` classifies them (never, without `isRetryable`). */
+/** Whether `error` or one of its causes lost a conflict as `adapter` classifies them. */
 export function lostConflict(adapter: ConflictClassifier, error: unknown): boolean {
-  return !!adapter.isRetryable && isConflict(error, (link) => adapter.isRetryable!(link));
+  return isConflict(error, conflictOf(adapter));
 }

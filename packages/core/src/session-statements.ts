@@ -1,15 +1,12 @@
-import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { rowCount, type DialectAdapter, type SessionRow, type SessionTable } from './dialect-adapter.js';
-import { decodeExpiry, selectExpiry } from './stored-expiry.js';
-import type { NativeExecutor, NativeExecutorContext, NativeStatement } from './native-executor.js';
+import { compile, placeholder, valuesOf, type CompiledStatement as Compiled } from './compiled-statement.js';
+import type { DialectAdapter } from './dialect-adapter.js';
+import type { NativeExecutor, NativeExecutorContext } from './native-executor.js';
 import type { CoalescedRead } from './read-coalescer.js';
-
-/** A compiled statement and where each of its bound values comes from. */
-interface Compiled extends NativeStatement {
-  /** Per placeholder: the index of the argument bound there, or a constant knex bound itself. */
-  readonly slots: ReadonlyArray<number | { readonly constant: unknown }>;
-}
+import { rowCount } from './row-count.js';
+import type { SessionRow, SessionTable } from './session-table.js';
+import { decodeExpiry, selectExpiry } from './stored-expiry.js';
+import { TurnLeases } from './turn-lease.js';
 
 /** The statements the store sends on every request, compiled. */
 interface Native {
@@ -21,71 +18,11 @@ interface Native {
   readonly remove: Compiled;
 }
 
-/** A stand-in bound in place of argument `index` while compiling; no session id or value can contain a NUL. */
 /** The alias of the expiry a `get` reads beside the session: unlikely to be a column's name. */
 const EXPIRES = 'csk_expires';
 
-const placeholder = (index: number): string => `\u0000csk:${index}\u0000`;
-const PLACEHOLDER = /^\u0000csk:(\d+)\u0000$/;
-
-/** One pooled connection shared by the calls of one event-loop turn (see `NativeExecutor.sharesConnection`). */
-interface Lease {
-  readonly connection: Promise<unknown>;
-  /** Whether calls may still join. */
-  open: boolean;
-  /** Calls that joined and have not finished. */
-  users: number;
-  leave(): void;
-}
-
-const noop = (): void => {};
-
-/** Whether someone else waits for a connection from the knex's pool; true when the pool cannot say. */
-function othersWaiting(client: Knex.Client): boolean {
-  const pool = (client as { pool?: { numPendingAcquires?: () => number } }).pool;
-  return typeof pool?.numPendingAcquires === 'function' ? pool.numPendingAcquires() > 0 : true;
-}
-
 /** Returned by a native run whose connection the executor refused: the caller then takes the knex path. */
 const REFUSED = Symbol('refused');
-
-/**
- * Compile `query` (built with {@link placeholder}s for its `arity` arguments) into native SQL and the order of its
- * bindings. `undefined` when knex made anything else of it: several statements, a placeholder inside the SQL text,
- * or an argument that appears nowhere. The caller then keeps to the knex path.
- */
-function compile(kind: string, query: Knex.QueryBuilder | Knex.Raw, arity: number): Compiled | undefined {
-  const compiled = query.toSQL() as Knex.Sql | Knex.Sql[];
-  if (Array.isArray(compiled) || typeof compiled?.toNative !== 'function') return undefined;
-  const { sql, bindings } = compiled.toNative();
-  if (typeof sql !== 'string' || sql.includes('\u0000')) return undefined;
-  const used = new Set<number>();
-  const slots: Array<number | { constant: unknown }> = [];
-  for (const binding of bindings) {
-    const match = typeof binding === 'string' ? PLACEHOLDER.exec(binding) : null;
-    if (match) {
-      const index = Number(match[1]);
-      used.add(index);
-      slots.push(index);
-    } else if (typeof binding === 'string' && binding.includes('\u0000')) {
-      return undefined;
-    } else {
-      slots.push({ constant: binding });
-    }
-  }
-  if (used.size !== arity) return undefined;
-  const hash = createHash('sha256').update(sql).digest('hex').slice(0, 16);
-  return { name: `csk_${kind}_${hash}`, sql, slots };
-}
-
-function valuesOf(statement: Compiled, args: readonly unknown[]): unknown[] {
-  const values = new Array<unknown>(statement.slots.length);
-  for (let i = 0; i < values.length; i++) {
-    const slot = statement.slots[i]!;
-    values[i] = typeof slot === 'number' ? args[slot] : slot.constant;
-  }
-  return values;
-}
 
 /**
  * The four statements every request sends (read a session, upsert it, extend its expiry, delete it), each defined
@@ -105,10 +42,8 @@ export class SessionStatements {
   /** `undefined`: not tried yet; `null`: the knex path for good. */
   #native: Native | null | undefined;
   #preparing: Promise<Native | null> | undefined;
-  /** For an executor that shares connections: the lease calls of the current event-loop turn join. */
-  #lease: Lease | undefined;
-  /** Settles once the last lease's connection is back in the pool. */
-  #leaseReturned: Promise<void> = Promise.resolve();
+  /** For an executor that shares connections: the connection the calls of one event-loop turn share. */
+  readonly #leases = new TurnLeases();
   /** The compiled reads of several sids, by their count (`null`: knex compiled that one unexpectedly). */
   readonly #getMany = new Map<number, Compiled | null>();
 
@@ -231,7 +166,7 @@ export class SessionStatements {
   async close(): Promise<void> {
     const native = this.#native ?? (await this.#preparing?.catch(() => null));
     this.#native = null;
-    await this.#leaseReturned;
+    await this.#leases.returned;
     await native?.executor.close?.();
   }
 
@@ -292,7 +227,6 @@ export class SessionStatements {
   async #compileAll(knex: Knex): Promise<Native | null> {
     const client = knex.client as Partial<Pick<Knex.Client, 'acquireConnection' | 'releaseConnection'>> | undefined;
     if (typeof client?.acquireConnection !== 'function' || typeof client.releaseConnection !== 'function') return null;
-    if (!this.#adapter.upsertQuery) return null;
     const executor = await this.#adapter.nativeExecutor?.(knex, this.#context);
     if (!executor) return null;
     try {
@@ -300,7 +234,7 @@ export class SessionStatements {
       const extra = this.#table.extraColumns.map((_, i) => placeholder(3 + i));
       const row: SessionRow = { sid: a, sess: b, expired: this.#bindExpiry(knex, c), extra };
       const get = compile('get', this.#select(knex, a, b), 2);
-      const upsert = compile('upsert', this.#adapter.upsertQuery(knex, this.#table, row), 3 + extra.length);
+      const upsert = compile('upsert', this.#adapter.upsert(knex, this.#table, row), 3 + extra.length);
       const touch = compile('touch', this.#update(knex, b, a, c), 3);
       const remove = compile('remove', this.#delete(knex, a), 1);
       if (!get || !upsert || !touch || !remove) return null;
@@ -318,7 +252,7 @@ export class SessionStatements {
   async #run<T>(native: Native, work: (connection: unknown) => Promise<T>): Promise<T | typeof REFUSED> {
     const client = native.knex.client;
     if (native.executor.sharesConnection) {
-      const lease = this.#join(client);
+      const lease = this.#leases.join(client);
       try {
         const connection = await lease.connection;
         if (native.executor.accepts && !native.executor.accepts(connection)) {
@@ -340,63 +274,5 @@ export class SessionStatements {
     } finally {
       await client.releaseConnection(connection);
     }
-  }
-
-  /**
-   * The lease calls share: one connection from the pool, taken by the first of them. It takes every call made in the
-   * turn in which its connection arrived (until a `setImmediate`, which runs after all of that turn's promise
-   * continuations); after that, only calls that come while others are still running on it and while nobody else
-   * waits for a connection from the pool (when the pool can tell). It goes back to the pool as soon as it takes no
-   * more calls and the last one has left: another user of the pool waits for the calls in flight at most.
-   */
-  #join(client: Knex.Client): Lease {
-    const current = this.#lease;
-    if (current && (current.open || (current.users > 0 && !othersWaiting(client)))) {
-      current.users += 1;
-      return current;
-    }
-    let finish: () => void = noop;
-    const returned = new Promise<void>((resolve) => {
-      finish = resolve;
-    });
-    const lease: Lease = {
-      connection: client.acquireConnection(),
-      open: true,
-      users: 1,
-      leave: () => {
-        lease.users -= 1;
-        release();
-      },
-    };
-    let connection: unknown;
-    let acquired = false;
-    const release = (): void => {
-      if (lease.open || lease.users > 0 || !acquired) return;
-      acquired = false;
-      if (this.#lease === lease) this.#lease = undefined;
-      Promise.resolve(client.releaseConnection(connection)).then(finish, finish);
-    };
-    const close = (): void => {
-      lease.open = false;
-    };
-    lease.connection.then(
-      (value) => {
-        connection = value;
-        acquired = true;
-        setImmediate(() => {
-          close();
-          release();
-        });
-      },
-      () => {
-        // No connection came (a pool timeout): the calls that waited fail with that error; the next one asks again.
-        close();
-        if (this.#lease === lease) this.#lease = undefined;
-        finish();
-      },
-    );
-    this.#lease = lease;
-    this.#leaseReturned = Promise.all([this.#leaseReturned, returned]).then(noop);
-    return lease;
   }
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import type { DialectAdapter, SessionTable } from './dialect-adapter.js';
+import type { DialectAdapter } from './dialect-adapter.js';
+import type { SessionTable } from './session-table.js';
 import { decodeExpiry, selectExpiry } from './stored-expiry.js';
 
 /** One session row named by its stored id (the hash, with `hashSid`) and its expiry. */
@@ -21,7 +22,7 @@ export interface SessionStats {
   readonly oldest: SessionExpiry | null;
   /**
    * The row whose stored session is the largest, with its size in bytes as the database measures the column (see
-   * `DialectAdapter.sizeOf`); `null` for an empty table, and `undefined` when `stats({ largest: false })` skipped it.
+   * `TableCatalog.sizeOf`); `null` for an empty table, and `undefined` when `stats({ largest: false })` skipped it.
    */
   readonly largest?: { readonly sid: string; readonly bytes: number } | null;
   /**
@@ -84,7 +85,7 @@ export async function collectStats(
     ? { newestExpired: await earliest((query) => query.where(t.expiredColumn, '<=', now), 'desc') }
     : {};
   if (options?.largest === false) return { live, expired, oldestLive, oldest, ...newest };
-  const size = adapter.sizeOf ? adapter.sizeOf(knex, t.sessColumn) : knex.raw('length(??)', [t.sessColumn]);
+  const size = adapter.catalog.sizeOf(knex, t.sessColumn);
   const row = (await t
     .query(knex)
     .select(knex.raw('?? as ??', [t.sidColumn, SID]), knex.raw('? as ??', [size, SIZE]))

@@ -1,15 +1,16 @@
 import type { Knex } from 'knex';
-import type { DialectAdapter, SessionTable } from './dialect-adapter.js';
+import type { DialectAdapter } from './dialect-adapter.js';
+import type { SessionTable } from './session-table.js';
 import { MAX_EXPIRY_MS } from './expiry.js';
 
 /**
- * The expiry column selected as `alias`, in a form {@link decodeExpiry} reads: through the adapter's `readExpiry`
- * for a date-time column where it has one, else as the column is.
+ * The expiry column selected as `alias`, in a form {@link decodeExpiry} reads: a date-time column through the
+ * adapter's `catalog.readExpiry`, an integer one as it is.
  */
 export function selectExpiry(knex: Knex, adapter: DialectAdapter, table: SessionTable, alias: string): Knex.Raw {
   const column = table.expiredColumn;
-  return table.expiryEncoding === 'timestamp' && adapter.readExpiry
-    ? knex.raw('? as ??', [adapter.readExpiry(knex, column), alias])
+  return table.expiryEncoding === 'timestamp'
+    ? knex.raw('? as ??', [adapter.catalog.readExpiry(knex, column), alias])
     : knex.raw('?? as ??', [column, alias]);
 }
 

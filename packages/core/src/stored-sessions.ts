@@ -1,7 +1,8 @@
 import type { SessionData } from 'express-session';
 import type { Knex } from 'knex';
 import type { BulkStatements } from './bulk-statements.js';
-import type { DialectAdapter, SessionTable } from './dialect-adapter.js';
+import type { DialectAdapter } from './dialect-adapter.js';
+import type { SessionTable } from './session-table.js';
 import { InvalidSessionError } from './errors.js';
 import { expiryOf } from './expiry.js';
 import { extraValues } from './input-checks.js';

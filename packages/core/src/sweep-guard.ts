@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { SessionTable } from './dialect-adapter.js';
+import type { SessionTable } from './session-table.js';
 import { SweepGuardError } from './errors.js';
 import { MAX_EXPIRY_MS } from './expiry.js';
 import { encodingOf, MAX_EXPIRY_SECONDS } from './expiry-column.js';

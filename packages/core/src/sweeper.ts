@@ -1,17 +1,17 @@
 import type { Knex } from 'knex';
 import type { BulkStatements } from './bulk-statements.js';
-import type { DialectAdapter, SessionTable } from './dialect-adapter.js';
+import type { DialectAdapter } from './dialect-adapter.js';
+import type { SessionTable } from './session-table.js';
 import { StoreClosedError } from './errors.js';
 import type { OperationRunner } from './operation-runner.js';
 import type { ResolvedOptions } from './options.js';
 import { lostConflict } from './retry.js';
 import type { StoredExpiry } from './stored-expiry.js';
 import type { PruneEvent, PruneProgressEvent } from './store-events.js';
+import { PRUNE_BATCH_SIZE } from './base-adapter.js';
 import { sweepBatch } from './sweep-batch.js';
 import { checkSecondReading, measureShare, shareError } from './sweep-guard.js';
 
-/** Rows deleted per statement by the sweep, so that no single DELETE holds locks on a huge table for long. */
-export const PRUNE_BATCH_SIZE = 1000;
 /** The longest rest between two batches of the sweep, so that one slow batch cannot hold `close()` up for long. */
 const MAX_SWEEP_REST_MS = 1000;
 
@@ -120,7 +120,7 @@ export class Sweeper {
     const { sweepMaxShare: maxShare, cleanupInterval: interval } = this.#options;
     const nowMs = Date.now();
     // Numbers are foreign to a date-time column only where the column keeps any type and the dialect's date-time is not one.
-    const foreignNumbers = adapter.dynamicColumnTypes === true && typeof adapter.encodeExpiry(nowMs, knex) !== 'number';
+    const foreignNumbers = adapter.capabilities.dynamicColumnTypes && typeof adapter.encodeExpiry(nowMs, knex) !== 'number';
     await checkSecondReading(knex, table, foreignNumbers, nowMs);
     const share = await measureShare(knex, table, expiry.bind(knex, expiry.encode(nowMs)), maxShare);
     if (!share.excessive) return;
@@ -139,9 +139,9 @@ export class Sweeper {
   async #deleteExpired(knex: Knex): Promise<{ deleted: number; skipped: boolean }> {
     const { adapter, table, expiry, runner } = this.#parts;
     const closing = (): boolean => runner.closed;
-    const { sweepBatchSize: size, sweepRestRatio: ratio } = adapter;
-    const batchSize = typeof size === 'number' && Number.isInteger(size) && size > 0 ? size : PRUNE_BATCH_SIZE;
-    const restRatio = typeof ratio === 'number' && ratio > 0 ? ratio : 0;
+    const { sweepBatchSize: size, sweepRestRatio: ratio } = adapter.capabilities;
+    const batchSize = Number.isInteger(size) && size > 0 ? size : PRUNE_BATCH_SIZE;
+    const restRatio = ratio > 0 ? ratio : 0;
     const deleteCorrupt = this.#options.onCorruptSession === 'delete';
     let total = deleteCorrupt ? await this.#parts.bulk.deleteWithoutExpiry(knex, closing) : 0;
     for (let first = true; ; first = false) {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { tableIdentifiers, type DialectAdapter, type SessionTable } from './dialect-adapter.js';
+import type { DialectAdapter } from './dialect-adapter.js';
 import {
   ConfigurationError,
   ConnectSessionKnexError,
@@ -9,6 +9,7 @@ import {
 } from './errors.js';
 import { checkExpiryColumn } from './expiry-column.js';
 import { resolveOptions, type KnexStoreOptions, type ResolvedOptions } from './options.js';
+import { tableIdentifiers, type SessionTable } from './session-table.js';
 
 /**
  * The options {@link createSessionTable} reads: the store's own, so that a table made ahead of time (in a migration,
@@ -57,23 +58,30 @@ export function resolveSessionTable(knex: Knex, adapter: DialectAdapter, options
  * @throws {ConfigurationError}
  */
 export function adapterTable(adapter: DialectAdapter, options: ResolvedOptions): SessionTable {
-  if (options.schemaName !== undefined && adapter.supportsSchema === false) {
+  if (options.schemaName !== undefined && !adapter.capabilities.schemas) {
     throw new ConfigurationError(
       'schemaName',
       `is not supported by the ${adapter.name} adapter (nor is a dotted tableName, which names a schema)`,
     );
   }
   const table = sessionTable(options);
-  checkIdentifierLengths(adapter, table);
-  adapter.validateTable?.(table);
+  checkIdentifiers(adapter, table);
   return table;
 }
 
-/** Refuse a name longer than the dialect keeps as written (see `DialectAdapter.maxIdentifierLength`). */
-function checkIdentifierLengths(adapter: DialectAdapter, table: SessionTable): void {
-  const limit = adapter.maxIdentifierLength;
-  if (!limit) return;
+/**
+ * Refuse a name the dialect would not keep as written: one longer than its limit, or one holding a character knex's
+ * quoting drops (see `DialectCapabilities.maxIdentifierLength` and `refusedIdentifierCharacters`).
+ */
+function checkIdentifiers(adapter: DialectAdapter, table: SessionTable): void {
+  const { maxIdentifierLength: limit, refusedIdentifierCharacters: refused = [] } = adapter.capabilities;
   for (const [option, name] of tableIdentifiers(table)) {
+    const dropped = refused.filter((character) => name.includes(character));
+    if (dropped.length > 0) {
+      const list = refused.map((character) => `"${character}"`).join(' or ');
+      throw new ConfigurationError(option, `must not contain ${list} on ${adapter.name} (knex drops them from names)`);
+    }
+    if (!limit) continue;
     const length = limit.unit === 'bytes' ? Buffer.byteLength(name, 'utf8') : [...name].length;
     if (length > limit.length) {
       throw new ConfigurationError(
@@ -87,7 +95,8 @@ function checkIdentifierLengths(adapter: DialectAdapter, table: SessionTable): v
 /** Refuse a knex whose dialect `adapter` does not serve. @throws {ConfigurationError} */
 export function checkDialect(knex: Knex, adapter: DialectAdapter): void {
   const dialect = (knex.client as { dialect?: unknown }).dialect;
-  if (adapter.dialects && typeof dialect === 'string' && !adapter.dialects.includes(dialect)) {
+  const { dialects } = adapter.capabilities;
+  if (dialects && typeof dialect === 'string' && !dialects.includes(dialect)) {
     throw new ConfigurationError('knex', `uses the ${dialect} dialect, but the adapter is for ${adapter.name}`);
   }
 }
@@ -97,19 +106,19 @@ export function checkDialect(knex: Knex, adapter: DialectAdapter): void {
  * or when another process created it first (its CREATE TABLE then fails here, and the table is found after all).
  */
 export async function ensureSessionTable(knex: Knex, adapter: DialectAdapter, table: SessionTable): Promise<boolean> {
-  if (await adapter.hasTable(knex, table)) return false;
+  if (await adapter.catalog.hasTable(knex, table)) return false;
   const create = async (db: Knex): Promise<void> => {
-    await table.schema(db).createTable(table.tableName, (builder) => adapter.defineTable(builder, table));
+    await table.schema(db).createTable(table.tableName, (builder) => defineSessionTable(builder, adapter, table));
   };
   try {
     // In the caller's transaction, under a savepoint where the dialect has them for DDL: a CREATE that fails because
     // another process created the table first then aborts only the savepoint, not the caller's transaction.
     const inTransaction = (knex as { isTransaction?: unknown }).isTransaction === true;
-    await (inTransaction && adapter.transactionalDdl ? knex.transaction(create) : create(knex));
+    await (inTransaction && adapter.capabilities.transactionalDdl ? knex.transaction(create) : create(knex));
     return true;
   } catch (error) {
     // If even the check fails, the creation's error is the one worth reporting.
-    if (await adapter.hasTable(knex, table).catch(() => false)) return false;
+    if (await adapter.catalog.hasTable(knex, table).catch(() => false)) return false;
     throw error;
   }
 }
@@ -137,7 +146,7 @@ export async function bootstrapTable(
     await checkExpiryColumn(knex, adapter, table);
     return;
   }
-  if (!(await adapter.hasTable(knex, table))) throw new SessionTableMissingError(table.displayName);
+  if (!(await adapter.catalog.hasTable(knex, table))) throw new SessionTableMissingError(table.displayName);
   await checkTableShape(knex, adapter, table);
 }
 
@@ -146,7 +155,7 @@ export async function bootstrapTable(
  * with these options would: for a deployment whose application user may not run DDL, run this once with a user who
  * may, then start the stores with `createTable: false`. Idempotent: a table that exists is left as it is (see
  * {@link checkTableShape} to check it). `knex` may be a transaction, such as a knex migration's: where the dialect's
- * DDL is transactional (see `DialectAdapter.transactionalDdl`), the table is created under a savepoint, so that another process creating it at
+ * DDL is transactional (see `DialectCapabilities.transactionalDdl`), the table is created under a savepoint, so that another process creating it at
  * the same moment leaves that transaction usable.
  *
  * Resolves `true` when it created the table, `false` when the table was there already.
@@ -176,9 +185,11 @@ export async function addMissingColumns(knex: Knex, adapter: DialectAdapter, tab
   const missingOf = async (): Promise<string[]> =>
     absent(table.extraColumns, await columnsOf(knex, adapter, table));
   const missing = table.extraColumns.length > 0 ? await missingOf() : [];
-  if (missing.length === 0 || !adapter.addExtraColumns) return [];
+  if (missing.length === 0) return [];
   try {
-    await table.schema(knex).alterTable(table.tableName, (builder) => adapter.addExtraColumns!(builder, missing));
+    await table.schema(knex).alterTable(table.tableName, (builder) => {
+      for (const column of missing) defineExtraColumn(builder, adapter, column);
+    });
   } catch (error) {
     if ((await missingOf().catch(() => missing)).length > 0) throw error;
   }
@@ -212,8 +223,27 @@ function absent(wanted: readonly string[], present: readonly string[]): string[]
   return wanted.filter((column) => !lower.has(column.toLowerCase()));
 }
 
-/** The table's column names: the adapter's own query where it has one, else knex's `columnInfo()`. */
+/** The table's column names, as the adapter's catalog reads them. */
 async function columnsOf(knex: Knex, adapter: DialectAdapter, table: SessionTable): Promise<string[]> {
-  if (adapter.columnNames) return [...(await adapter.columnNames(knex, table))];
-  return Object.keys(await table.query(knex).columnInfo());
+  return [...(await adapter.catalog.columnNames(knex, table))];
+}
+
+/**
+ * The session table's columns, typed by the adapter, constrained here: the sid the primary key, sid, sess and expiry
+ * not null, the expiry (a date-time, or a bigint of epoch seconds or ms) indexed for the sweep, and each extra column.
+ */
+export function defineSessionTable(builder: Knex.CreateTableBuilder, adapter: DialectAdapter, table: SessionTable): void {
+  const { columns } = adapter;
+  columns.table?.(builder);
+  columns.sid(builder, table.sidColumn).notNullable().primary();
+  columns.sess(builder, table.sessColumn).notNullable();
+  const expired = table.expiredColumn;
+  const expiry = table.expiryEncoding === 'timestamp' ? columns.timestamp(builder, expired) : builder.bigInteger(expired);
+  expiry.notNullable().index();
+  for (const column of table.extraColumns) defineExtraColumn(builder, adapter, column);
+}
+
+/** One extra column of the `columns` option: nullable, indexed for `findWhere` and `destroyWhere`. */
+function defineExtraColumn(builder: Knex.TableBuilder, adapter: DialectAdapter, column: string): void {
+  adapter.columns.extra(builder, column).nullable().index();
 }

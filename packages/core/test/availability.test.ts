@@ -11,11 +11,13 @@ import {
   checkConnection,
   errorChain,
   isCommonConnectionError,
+  PORTABLE_CATALOG,
+  type TableCatalog,
   type SessionTable,
 } from '../src/index.js';
 import { deferred, eventually, settleTicks } from './support/async.js';
 import { insertRow, readRows, sessionWith, useFixtures } from './support/fixtures.js';
-import { RecordingAdapter } from './support/recording-adapter.js';
+import { RECORDING_CATALOG, RecordingAdapter } from './support/recording-adapter.js';
 
 const fixtures = useFixtures();
 const HOUR = 3_600_000;
@@ -31,14 +33,21 @@ class OutageAdapter extends RecordingAdapter {
   /** Table checks sent: the start-up's and the availability probes'. */
   checks = 0;
 
-  override async hasTable(knex: Knex, table: SessionTable): Promise<boolean> {
-    this.checks += 1;
-    if (this.down) throw refused();
-    return super.hasTable(knex, table);
-  }
+  override readonly catalog: TableCatalog = {
+    ...RECORDING_CATALOG,
+    hasTable: async (knex: Knex, table: SessionTable): Promise<boolean> => {
+      this.checks += 1;
+      if (this.down) throw refused();
+      return PORTABLE_CATALOG.hasTable(knex, table);
+    },
+  };
 
-  override async upsert(...args: Parameters<RecordingAdapter['upsert']>): Promise<void> {
-    if (this.down) throw refused();
+  override upsert(...args: Parameters<RecordingAdapter['upsert']>): ReturnType<RecordingAdapter['upsert']> {
+    if (this.down) {
+      this.before('upsert', () => {
+        throw refused();
+      });
+    }
     return super.upsert(...args);
   }
 }
@@ -256,9 +265,7 @@ describe('operationTimeout', () => {
 describe('the sweep lock', () => {
   it("skips the sweep when the adapter's lock is held elsewhere: prune resolves 0 and reports it skipped", async () => {
     class Held extends RecordingAdapter {
-      override async lockSweep(): Promise<boolean> {
-        return false;
-      }
+      override readonly sweepLock = { take: async (): Promise<boolean> => false };
     }
     const fixture = fixtures.store({}, new Held());
     await insertRow(fixture, 'old', Date.now() - 1000);
@@ -274,10 +281,12 @@ describe('the sweep lock', () => {
   it('takes the lock in each batch\'s transaction and deletes in that same transaction', async () => {
     const locked: Knex.Transaction[] = [];
     class Locking extends RecordingAdapter {
-      override async lockSweep(trx: Knex.Transaction): Promise<boolean> {
-        locked.push(trx);
-        return true;
-      }
+      override readonly sweepLock = {
+        take: async (trx: Knex.Transaction): Promise<boolean> => {
+          locked.push(trx);
+          return true;
+        },
+      };
     }
     const fixture = fixtures.store({}, new Locking());
     await insertRow(fixture, 'old', Date.now() - 1000);
@@ -296,13 +305,15 @@ describe('the sweep lock', () => {
   it('gives a session-level lock back after each batch, also after a failed delete, and reports the failure', async () => {
     const events: string[] = [];
     class SessionLock extends RecordingAdapter {
-      override async lockSweep(): Promise<boolean> {
-        events.push('lock');
-        return true;
-      }
-      override async unlockSweep(trx: Knex.Transaction): Promise<void> {
-        events.push(trx.isCompleted() ? 'unlock after the transaction' : 'unlock');
-      }
+      override readonly sweepLock = {
+        take: async (): Promise<boolean> => {
+          events.push('lock');
+          return true;
+        },
+        release: async (trx: Knex.Transaction): Promise<void> => {
+          events.push(trx.isCompleted() ? 'unlock after the transaction' : 'unlock');
+        },
+      };
     }
     const adapter = new SessionLock();
     const fixture = fixtures.store({}, adapter);

@@ -1,4 +1,4 @@
-import { ConfigurationError, InvalidSessionError, resolveOptions } from '../src/index.js';
+import { ConfigurationError, InvalidSessionError, PORTABLE_CAPABILITIES, resolveOptions } from '../src/index.js';
 import { readRows, sessionWith, useFixtures, viaCallback, type Fixture } from './support/fixtures.js';
 import { RecordingAdapter } from './support/recording-adapter.js';
 
@@ -41,14 +41,11 @@ describe('identifiers knex would not keep as written', () => {
     }
   });
 
-  it('lets an adapter refuse a name at construction (validateTable)', () => {
+  it("refuses at construction a name holding a character the adapter's knex quoting drops", () => {
     const adapter = new RecordingAdapter();
-    Object.assign(adapter, {
-      validateTable(table: { tableName: string }): void {
-        if (table.tableName.includes(']')) throw new ConfigurationError('tableName', 'must not contain "]" here');
-      },
-    });
+    Object.assign(adapter, { capabilities: { ...PORTABLE_CAPABILITIES, refusedIdentifierCharacters: ['[', ']'] } });
     expect(() => fixtures.store({ tableName: 'a]b' }, adapter)).toThrow(ConfigurationError);
+    expect(() => fixtures.store({ columns: { 'user[id': () => null } }, adapter)).toThrow(/columns\.user\[id.*must not contain "\[" or "\]"/);
     expect(fixtures.store({ tableName: 'ab' }, adapter).store.table.tableName).toBe('ab');
   });
 });

@@ -5,6 +5,7 @@ import type { Knex } from 'knex';
 import { DatabaseError, KnexStore, SessionTableMissingError } from '../src/index.js';
 import { insertRow, readRows, sessionWith, useFixtures, viaCallback } from './support/fixtures.js';
 import { RecordingAdapter } from './support/recording-adapter.js';
+import { defineSessionTable } from '../src/table-setup.js';
 
 const fixtures = useFixtures();
 const session = sessionWith({ maxAge: 3_600_000 }, { user: 'ada' });
@@ -30,7 +31,7 @@ function withFailingHasTable(knex: Knex, error: Error): Knex {
 it('creates a missing table with the columns the adapter defines', async () => {
   const { store, knex, adapter } = fixtures.store({ tableName: 'custom', sidFieldName: 'id' });
   await store.ready;
-  expect(adapter.callsOf('defineTable').map((call) => call.table.tableName)).toEqual(['custom']);
+  expect(adapter.callsOf('defineTable').map((call) => call.table)).toEqual(['custom']);
   const columns: { name: string; type: string }[] = await knex.raw('PRAGMA table_info(??)', ['custom']);
   expect(columns.map(({ name, type }) => [name, type.toLowerCase()])).toEqual([
     ['id', 'varchar(255)'],
@@ -60,7 +61,7 @@ describe('createTable: false', () => {
     const { store, knex } = fixtures.store({ createTable: false });
     await expect(store.set('a', session)).rejects.toThrow(SessionTableMissingError);
     const adapter = new RecordingAdapter();
-    await store.table.schema(knex).createTable('sessions', (table) => adapter.defineTable(table, store.table));
+    await store.table.schema(knex).createTable('sessions', (table) => defineSessionTable(table, adapter, store.table));
     await store.set('a', session);
     expect(await store.get('a')).toEqual(session);
   });

@@ -1,4 +1,4 @@
-import type { PruneEvent } from '../src/index.js';
+import type { ErrorKind, PruneEvent } from '../src/index.js';
 import { CONFLICT_RETRIES } from '../src/retry.js';
 import { readRows, sessionWith, useFixtures } from './support/fixtures.js';
 import { RecordingAdapter } from './support/recording-adapter.js';
@@ -11,8 +11,8 @@ const conflict = (): Error => new Error('query failed', { cause: Object.assign(n
 
 /** The recording adapter, with one conflict class: errors whose code is `LOST`. */
 class ConflictingAdapter extends RecordingAdapter {
-  override isRetryable(error: unknown): boolean {
-    return (error as { code?: unknown } | null)?.code === 'LOST';
+  override classifyError(error: unknown): ErrorKind {
+    return (error as { code?: unknown } | null)?.code === 'LOST' ? 'conflict' : super.classifyError(error);
   }
 }
 

@@ -1,16 +1,14 @@
 import type { Knex } from 'knex';
 import { decodeExpiry, StoreClosedError } from '../src/index.js';
 import { insertRow, useFixtures, viaCallback } from './support/fixtures.js';
-import { RecordingAdapter } from './support/recording-adapter.js';
+import { RECORDING_CATALOG, RecordingAdapter } from './support/recording-adapter.js';
 
 const fixtures = useFixtures();
 const HOUR = 3_600_000;
 
 /** The recording adapter stores epoch microseconds: it tells stats() how to read them back as milliseconds. */
 class ReadableAdapter extends RecordingAdapter {
-  override readExpiry(knex: Knex, column: string): Knex.Raw {
-    return knex.raw('?? / 1000', [column]);
-  }
+  override readonly catalog = { ...RECORDING_CATALOG, readExpiry: (knex: Knex, column: string) => knex.raw('?? / 1000', [column]) };
 }
 
 describe('stats', () => {

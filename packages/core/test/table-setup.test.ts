@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import {
+  PORTABLE_CAPABILITIES,
   checkTableShape,
   ConfigurationError,
   createSessionTable,
@@ -80,7 +81,7 @@ describe('createSessionTable', () => {
     await expect(createSessionTable(knex, new RecordingAdapter(), 'sessions' as never)).rejects.toBeInstanceOf(
       ConfigurationError,
     );
-    const noSchema = Object.assign(new RecordingAdapter(), { supportsSchema: false });
+    const noSchema = Object.assign(new RecordingAdapter(), { capabilities: { ...PORTABLE_CAPABILITIES, schemas: false } });
     await expect(createSessionTable(knex, noSchema, { schemaName: 'other' })).rejects.toMatchObject({
       option: 'schemaName',
     });

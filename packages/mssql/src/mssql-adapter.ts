@@ -2,10 +2,15 @@ import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import {
   BaseDialectAdapter,
-  ConfigurationError,
-  tableIdentifiers,
+  catalogView,
+  PORTABLE_CAPABILITIES,
+  PORTABLE_CATALOG,
+  type ColumnTypes,
+  type ErrorKind,
   type SessionRow,
   type SessionTable,
+  type SweepLock,
+  type TableCatalog,
 } from '@csk/core';
 
 /** The sid column's collation: binary, so that sids differing only in case or accents are different sessions. */
@@ -59,28 +64,9 @@ function qualifiedName(table: SessionTable): string {
   return table.schemaName ? `${table.schemaName}.${table.tableName}` : table.tableName;
 }
 
-/**
- * knex quotes SQL Server names by bracketing them after deleting every `[` and `]`, while its `hasTable` compares
- * the name as given: such a table would be created under one name and looked for under another, and two column names
- * that differ only in brackets would land on one column. Every name is checked: table, schema and every column.
- */
-function refuseBrackets(table: SessionTable): void {
-  for (const [option, name] of tableIdentifiers(table)) {
-    if (/[[\]]/.test(name)) {
-      throw new ConfigurationError(option, 'must not contain "[" or "]" on SQL Server (knex drops them from names)');
-    }
-  }
-}
-
-/** Where the catalog lists the table's columns and their declared types, every name bound as a value. */
-const COLUMN_CATALOG = {
-  view: 'INFORMATION_SCHEMA.COLUMNS',
-  name: 'COLUMN_NAME',
-  type: 'DATA_TYPE',
-  schema: 'TABLE_SCHEMA',
-  table: 'TABLE_NAME',
-  currentSchema: 'schema_name()',
-};
+/** An nvarchar(255) column with the binary collation: values differing only in case or accents stay different. */
+const binaryText = (builder: Knex.TableBuilder, column: string): Knex.ColumnBuilder =>
+  builder.specificType(column, `nvarchar(255) collate ${MSSQL_SID_COLLATION}`);
 
 /**
  * SQL Server through knex's `mssql` client (tedious). sid is `nvarchar(255)` with a binary collation (nvarchar
@@ -89,31 +75,46 @@ const COLUMN_CATALOG = {
  */
 export class MssqlAdapter extends BaseDialectAdapter {
   override readonly name = 'mssql';
-  /** SQL Server's sysname holds 128 characters. */
-  override readonly maxIdentifierLength = { length: 128, unit: 'characters' } as const;
-  override readonly dialects = ['mssql'] as const;
-
-  /** Refuse at construction the names knex would alter (see refuseBrackets). */
-  override validateTable(names: SessionTable): void {
-    refuseBrackets(names);
-  }
-
-  protected override defineSid(table: Knex.CreateTableBuilder, column: string): void {
-    table.specificType(column, `nvarchar(255) collate ${MSSQL_SID_COLLATION}`).notNullable().primary();
-  }
-
-  protected override defineSess(table: Knex.CreateTableBuilder, column: string): void {
-    table.text(column).notNullable();
-  }
-
-  protected override defineTimestamp(table: Knex.CreateTableBuilder, column: string): void {
-    table.specificType(column, 'datetime2(3)').notNullable().index();
-  }
-
-  /** Binary, like the sid: a database's usual case- and accent-insensitive collation would match other users' values. */
-  protected override defineExtra(table: Knex.TableBuilder, column: string): void {
-    table.specificType(column, `nvarchar(255) collate ${MSSQL_SID_COLLATION}`).nullable().index();
-  }
+  override readonly capabilities = {
+    ...PORTABLE_CAPABILITIES,
+    dialects: ['mssql'],
+    /** SQL Server's sysname holds 128 characters. */
+    maxIdentifierLength: { length: 128, unit: 'characters' },
+    /**
+     * knex quotes SQL Server names by bracketing them after deleting every `[` and `]`, while its `hasTable` compares
+     * the name as given: such a table would be created under one name and looked for under another, and two column
+     * names that differ only in brackets would land on one column.
+     */
+    refusedIdentifierCharacters: ['[', ']'],
+  } as const;
+  override readonly columns: ColumnTypes = {
+    sid: binaryText,
+    sess: (builder, column) => builder.text(column),
+    timestamp: (builder, column) => builder.specificType(column, 'datetime2(3)'),
+    /** Binary, like the sid: a database's usual case- and accent-insensitive collation would match other users' values. */
+    extra: binaryText,
+  };
+  override readonly catalog: TableCatalog = {
+    ...PORTABLE_CATALOG,
+    /** From INFORMATION_SCHEMA, in the table's schema or the user's default: `columnInfo()` assumes `dbo`. */
+    ...catalogView({
+      view: 'INFORMATION_SCHEMA.COLUMNS',
+      name: 'COLUMN_NAME',
+      type: 'DATA_TYPE',
+      schema: 'TABLE_SCHEMA',
+      table: 'TABLE_NAME',
+      currentSchema: 'schema_name()',
+    }),
+    /** Bytes as stored (`len()` counts characters, and `length()` does not exist). */
+    sizeOf: (knex, column) => knex.raw('datalength(??)', [column]),
+  };
+  /** The application lock {@link GET_SWEEP_LOCK}, owned by the batch's transaction. */
+  override readonly sweepLock: SweepLock = {
+    take: async (trx, table) => {
+      const rows: Array<{ result?: unknown }> = await trx.raw(GET_SWEEP_LOCK, [sweepLockResource(table)]);
+      return Number(rows[0]?.result) >= 0;
+    },
+  };
 
   /**
    * ISO 8601 UTC text with milliseconds and no zone: `2026-01-31T12:00:00.000`. SQL Server reads this form the same
@@ -125,26 +126,19 @@ export class MssqlAdapter extends BaseDialectAdapter {
     return new Date(ms).toISOString().slice(0, 23);
   }
 
-  /** Also tedious's errors of a connection that broke or timed out (not a failed login: that is an answer). */
-  override isConnectionError(error: unknown): boolean {
-    if (super.isConnectionError(error)) return true;
-    const { code } = (error ?? {}) as { code?: unknown };
-    return typeof code === 'string' && CONNECTION_CODES.has(code);
-  }
-
-  /** Error 1205: the statement was chosen as a deadlock victim and rolled back, and may run again. */
-  override isRetryable(error: unknown): boolean {
-    return (error as { number?: unknown } | null)?.number === 1205;
-  }
-
-  /** The application lock {@link GET_SWEEP_LOCK}, owned by the batch's transaction. */
-  override async lockSweep(trx: Knex.Transaction, table: SessionTable): Promise<boolean> {
-    const rows: Array<{ result?: unknown }> = await trx.raw(GET_SWEEP_LOCK, [sweepLockResource(table)]);
-    return Number(rows[0]?.result) >= 0;
+  /**
+   * Unreachable: the common errors and tedious's errors of a connection that broke or timed out (not a failed login:
+   * that is an answer). A conflict: error 1205, the statement was chosen as a deadlock victim and rolled back.
+   */
+  override classifyError(error: unknown): ErrorKind {
+    const { code, number } = (error ?? {}) as { code?: unknown; number?: unknown };
+    if (number === 1205) return 'conflict';
+    if (typeof code === 'string' && CONNECTION_CODES.has(code)) return 'unreachable';
+    return super.classifyError(error);
   }
 
   /** The MERGE above: one statement, atomic for two first writes of one sid. */
-  override async upsert(knex: Knex, table: SessionTable, row: SessionRow): Promise<void> {
+  override upsert(knex: Knex, table: SessionTable, row: SessionRow): Knex.Raw {
     const bindings: Record<string, Knex.Value> = {
       table: qualifiedName(table),
       sid: table.sidColumn,
@@ -158,24 +152,6 @@ export class MssqlAdapter extends BaseDialectAdapter {
       bindings[`extra${i}`] = column;
       bindings[`extraValue${i}`] = row.extra[i] ?? null;
     });
-    await knex.raw(mergeStatement(table), bindings);
-  }
-
-  /**
-   * The columns from INFORMATION_SCHEMA, in the table's schema or else the user's default one: knex's `columnInfo()`
-   * assumes `dbo` and needs the database named in the knex config.
-   */
-  override async columnNames(knex: Knex, table: SessionTable): Promise<readonly string[]> {
-    return this.catalogColumnNames(knex, table, COLUMN_CATALOG);
-  }
-
-  /** The declared type from the same catalog view, the names bound as values. */
-  override columnType(knex: Knex, table: SessionTable, column: string): Promise<string | undefined> {
-    return this.catalogColumnType(knex, table, column, COLUMN_CATALOG);
-  }
-
-  /** Bytes as stored (`len()` counts characters, and `length()` does not exist). */
-  override sizeOf(knex: Knex, column: string): Knex.Raw {
-    return knex.raw('datalength(??)', [column]);
+    return knex.raw(mergeStatement(table), bindings);
   }
 }

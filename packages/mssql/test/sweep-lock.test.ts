@@ -87,19 +87,19 @@ describe('the sweep lock on SQL Server (sp_getapplock, verified offline)', () =>
   it('classifies tedious errors of a broken connection as unavailability, and a failed login or SQL error not', () => {
     const adapter = new MssqlAdapter();
     const coded = (code: string, name = 'ConnectionError') => Object.assign(new Error(code), { name, code });
-    expect(adapter.isConnectionError(coded('ESOCKET'))).toBe(true);
-    expect(adapter.isConnectionError(coded('ETIMEOUT'))).toBe(true);
-    expect(adapter.isConnectionError(coded('ECLOSE', 'RequestError'))).toBe(true);
-    expect(adapter.isConnectionError(coded('EINVALIDSTATE', 'RequestError'))).toBe(true);
-    expect(adapter.isConnectionError(coded('ELOGIN'))).toBe(false);
-    expect(adapter.isConnectionError(coded('EREQUEST', 'RequestError'))).toBe(false);
+    expect(adapter.classifyError(coded('ESOCKET'))).toBe('unreachable');
+    expect(adapter.classifyError(coded('ETIMEOUT'))).toBe('unreachable');
+    expect(adapter.classifyError(coded('ECLOSE', 'RequestError'))).toBe('unreachable');
+    expect(adapter.classifyError(coded('EINVALIDSTATE', 'RequestError'))).toBe('unreachable');
+    expect(adapter.classifyError(coded('ELOGIN'))).not.toBe('unreachable');
+    expect(adapter.classifyError(coded('EREQUEST', 'RequestError'))).not.toBe('unreachable');
   });
 
   it('retries a deadlock victim (1205) and no other request error', () => {
     const adapter = new MssqlAdapter();
     const numbered = (number: number) => Object.assign(new Error(`error ${number}`), { name: 'RequestError', number });
-    expect(adapter.isRetryable(numbered(1205))).toBe(true);
-    expect(adapter.isRetryable(numbered(2627))).toBe(false);
-    expect(adapter.isRetryable(numbered(208))).toBe(false);
+    expect(adapter.classifyError(numbered(1205))).toBe('conflict');
+    expect(adapter.classifyError(numbered(2627))).not.toBe('conflict');
+    expect(adapter.classifyError(numbered(208))).not.toBe('conflict');
   });
 });

@@ -4,10 +4,10 @@ import { SQL } from './support/sql-server-double.js';
 
 // What a createTable: false store and stats() send to SQL Server, on the recorded driver (no server here).
 
+/** One catalog read serves both the column names and the expiry's declared type. */
 const COLUMNS =
-  'select [COLUMN_NAME] as [name] from [INFORMATION_SCHEMA].[COLUMNS] where [TABLE_SCHEMA] = schema_name() and [TABLE_NAME] = @p0';
-const COLUMN_TYPES =
   'select [COLUMN_NAME] as [name], [DATA_TYPE] as [type] from [INFORMATION_SCHEMA].[COLUMNS] where [TABLE_SCHEMA] = schema_name() and [TABLE_NAME] = @p0';
+const COLUMN_TYPES = COLUMNS;
 
 /** A database whose session table exists with these columns; every other statement gets no rows. */
 function database(columns: string[], other: (statement: WireStatement) => { rows?: Array<Record<string, unknown>> } | undefined = () => undefined) {

@@ -1,6 +1,18 @@
 import type { Knex } from 'knex';
-import { BaseDialectAdapter, rowColumns, type SessionRow, type SessionTable } from '@csk/core';
-import type { NativeExecutor } from '@csk/core';
+import {
+  BaseDialectAdapter,
+  catalogView,
+  PORTABLE_CAPABILITIES,
+  PORTABLE_CATALOG,
+  rowColumns,
+  type ColumnTypes,
+  type ErrorKind,
+  type NativeExecutor,
+  type SessionRow,
+  type SessionTable,
+  type SweepLock,
+  type TableCatalog,
+} from '@csk/core';
 import { Mysql2Executor, MysqljsExecutor, WSREP_NOT_READY_CODE } from './mysql-executor.js';
 
 /**
@@ -65,15 +77,6 @@ export function parseServerVersion(version: string): MysqlServerInfo {
   return { flavour, version, rowAlias };
 }
 
-/** Where the catalog lists the table's columns and their declared types, every name bound as a value. */
-const COLUMN_CATALOG = {
-  view: 'information_schema.columns',
-  name: 'column_name',
-  type: 'data_type',
-  schema: 'table_schema',
-  table: 'table_name',
-  currentSchema: 'database()',
-};
 
 /**
  * MySQL and MariaDB through knex's `mysql`, `mysql2` and `mariadb` clients (all report the `mysql` dialect).
@@ -84,34 +87,67 @@ const COLUMN_CATALOG = {
  */
 export class MysqlAdapter extends BaseDialectAdapter {
   override readonly name = 'mysql';
-  /** MySQL and MariaDB refuse a table or column name of more than 64 characters. */
-  override readonly maxIdentifierLength = { length: 64, unit: 'characters' } as const;
-  override readonly dialects = ['mysql'] as const;
+  override readonly capabilities = {
+    ...PORTABLE_CAPABILITIES,
+    dialects: ['mysql'],
+    /** MySQL and MariaDB refuse a table or column name of more than 64 characters. */
+    maxIdentifierLength: { length: 64, unit: 'characters' },
+    /** MySQL and MariaDB refuse LIMIT in an IN subquery, but take it on the DELETE itself. */
+    deleteLimit: 'statement',
+    /**
+     * Half the default batch, and a rest as long as each batch took. InnoDB's work for a DELETE (the rows, both
+     * indexes, the undo and redo logs, then purging the delete-marked rows in the background) competes with the
+     * application's queries for the server's CPU and log: a million rows deleted back to back in batches of 1000
+     * raised their p99 up to five times on a busy 2-core host. Row locks were not the cause (InnoDB counted next to no
+     * row-lock waits during such a prune), so a cheaper DELETE or another isolation level would not help; leaving the
+     * server time does.
+     */
+    sweepBatchSize: 500,
+    sweepRestRatio: 1,
+  } as const;
+  override readonly columns: ColumnTypes = {
+    table: (builder) => builder.charset('utf8mb4'),
+    /** Binary, so that `ABC` and `abc` are two sessions. */
+    sid: (builder, column) => builder.string(column, 255).collate('utf8mb4_bin'),
+    sess: (builder, column) => builder.text(column, 'longtext'),
+    timestamp: (builder, column) => builder.datetime(column, { precision: 3 }),
+    /** Binary, like the sid: the default collation would let `findWhere({ userId: 'ada' })` match 'ADA' and 'adá'. */
+    extra: (builder, column) => builder.string(column, 255).collate('utf8mb4_bin'),
+  };
+  override readonly catalog: TableCatalog = {
+    ...PORTABLE_CATALOG,
+    /** From information_schema, in the table's schema: knex's `columnInfo()` looks only in the configured database. */
+    ...catalogView({
+      view: 'information_schema.columns',
+      name: 'column_name',
+      type: 'data_type',
+      schema: 'table_schema',
+      table: 'table_name',
+      currentSchema: 'database()',
+    }),
+    /** The stored UTC text as it is: the drivers would read a DATETIME in the process's time zone by default. */
+    readExpiry: (knex, column) => knex.raw('cast(?? as char)', [column]),
+  };
+  /**
+   * `GET_LOCK(name, 0)`, which never waits, on the batch's transaction's connection. The lock belongs to the
+   * connection, not to the transaction, so it is given back before the transaction ends and no pooled connection keeps
+   * it. A server-wide lock: it does not hold across the nodes of a Galera cluster, where the sweeps' delete conflicts
+   * are what keeps one sweep at a time.
+   */
+  override readonly sweepLock: SweepLock = {
+    take: async (trx, table) => {
+      const row: { locked?: unknown } | undefined = await trx
+        .select(trx.raw(`get_lock(${SWEEP_LOCK_NAME}, 0) as ??`, [table.schemaName ?? null, table.tableName, 'locked']))
+        .first();
+      return Number(row?.locked) === 1;
+    },
+    release: async (trx, table) => {
+      await trx.raw(`do release_lock(${SWEEP_LOCK_NAME})`, [table.schemaName ?? null, table.tableName]);
+    },
+  };
   readonly #servers = new WeakMap<Knex, Promise<MysqlServerInfo>>();
-  /** The servers already known, for {@link MysqlAdapter.upsertQuery}, which cannot wait for one. */
+  /** The servers already known, for {@link MysqlAdapter.upsert}, which cannot wait for one. */
   readonly #known = new WeakMap<Knex, MysqlServerInfo>();
-
-  override defineTable(table: Knex.CreateTableBuilder, names: SessionTable): void {
-    table.charset('utf8mb4');
-    super.defineTable(table, names);
-  }
-
-  protected override defineSid(table: Knex.CreateTableBuilder, column: string): void {
-    table.string(column, 255).collate('utf8mb4_bin').notNullable().primary();
-  }
-
-  protected override defineSess(table: Knex.CreateTableBuilder, column: string): void {
-    table.text(column, 'longtext').notNullable();
-  }
-
-  /** Binary, like the sid: the server's default collation would let `findWhere({ userId: 'ada' })` match 'ADA' and 'adá'. */
-  protected override defineExtra(table: Knex.TableBuilder, column: string): void {
-    table.string(column, 255).collate('utf8mb4_bin').nullable().index();
-  }
-
-  protected override defineTimestamp(table: Knex.CreateTableBuilder, column: string): void {
-    table.datetime(column, { precision: 3 }).notNullable().index();
-  }
 
   /**
    * UTC as `YYYY-MM-DD HH:MM:SS.mmm` text. DATETIME stores it as written, with no conversion through the session's
@@ -122,18 +158,15 @@ export class MysqlAdapter extends BaseDialectAdapter {
     return new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
   }
 
-  override async upsert(knex: Knex, table: SessionTable, row: SessionRow): Promise<void> {
-    await this.server(knex);
-    await this.upsertQuery(knex, table, row);
-  }
-
   /**
    * The upsert for the server behind `knex`: with a row alias on MySQL 8.0.19 and later, with `VALUES()` on MariaDB
-   * and older MySQL. A server not asked yet (see {@link MysqlAdapter.server}) gets `VALUES()`, which every version
-   * runs (MySQL 8.0.20+ only warns that it is deprecated).
+   * and older MySQL. A server not asked yet gets `VALUES()`, which every version runs (MySQL 8.0.20+ only warns that
+   * it is deprecated), and is asked in the background (see {@link MysqlAdapter.server}) for the next upserts.
    */
-  override upsertQuery(knex: Knex, table: SessionTable, row: SessionRow): Knex.QueryBuilder | Knex.Raw {
-    if (!this.#known.get(knex)?.rowAlias) return super.upsertQuery(knex, table, row);
+  override upsert(knex: Knex, table: SessionTable, row: SessionRow): Knex.QueryBuilder | Knex.Raw {
+    const known = this.#known.get(knex);
+    if (!known) this.server(knex).catch(() => undefined);
+    if (!known?.rowAlias) return super.upsert(knex, table, row);
     // A row alias may not repeat the table's name.
     const alias = table.tableName.toLowerCase() === 'new' ? 'new_row' : 'new';
     const name = table.schemaName ? `${table.schemaName}.${table.tableName}` : table.tableName;
@@ -153,59 +186,29 @@ export class MysqlAdapter extends BaseDialectAdapter {
   }
 
   /**
-   * Prepared statements through mysql2's `execute`, or the compiled SQL through mysql's `query`; the server is asked
-   * what it is first, so that the compiled upsert is the one it takes. Other drivers stay on knex.
+   * Prepared statements through mysql2's `execute`, or the compiled SQL through mysql's `query`; other drivers stay
+   * on knex. Asked before the store's first statement, whatever the driver: the server is asked what it is first, so
+   * that every upsert, compiled or not, is the one it takes.
    */
   override async nativeExecutor(knex: Knex): Promise<NativeExecutor | undefined> {
+    const { galera = false } = await this.server(knex);
     const driver = (knex.client as { driverName?: unknown }).driverName;
     if (driver !== 'mysql2' && driver !== 'mysql') return undefined;
-    const { galera = false } = await this.server(knex);
     return driver === 'mysql2' ? new Mysql2Executor({ syncWait: galera }) : new MysqljsExecutor({ syncWait: galera });
   }
 
   /**
-   * Half the default batch, and a rest as long as each batch took. InnoDB's work for a DELETE (the rows, both indexes,
-   * the undo and redo logs, then purging the delete-marked rows in the background) competes with the application's
-   * queries for the server's CPU and log: a million rows deleted back to back in batches of 1000 raised their p99 up
-   * to five times on a busy 2-core host. Row locks were not the cause (InnoDB counted next to no row-lock waits
-   * during such a prune), so a cheaper DELETE or another isolation level would not help; leaving the server time does.
+   * Unreachable: the common errors, every error the drivers mark `fatal` (the connection is unusable after it), their
+   * connection codes, and a Galera node outside the primary component. A conflict: deadlocks and Galera certification
+   * conflicts (1213, SQLSTATE 40001) and lock wait timeouts (1205).
    */
-  override readonly sweepBatchSize = 500;
-  override readonly sweepRestRatio = 1;
-
-  /** MySQL and MariaDB refuse LIMIT in an IN subquery, but take it on the DELETE itself. */
-  override async deleteExpired(knex: Knex, table: SessionTable, now: Knex.Value, limit: number): Promise<number> {
-    return Number(await table.query(knex).where(table.expiredColumn, '<=', now).limit(limit).del());
-  }
-
-  /** Also every error the drivers mark `fatal` (the connection is unusable after it), and their connection codes. */
-  override isConnectionError(error: unknown): boolean {
-    if (super.isConnectionError(error)) return true;
-    const { code, fatal, errno } = (error ?? {}) as { code?: unknown; fatal?: unknown; errno?: unknown };
-    return fatal === true || (typeof code === 'string' && CONNECTION_CODES.has(code)) || errno === NODE_NOT_READY;
-  }
-
-  /** Deadlocks and Galera certification conflicts (1213, SQLSTATE 40001) and lock wait timeouts (1205). */
-  override isRetryable(error: unknown): boolean {
-    const { errno, sqlState } = (error ?? {}) as { errno?: unknown; sqlState?: unknown };
-    return (typeof errno === 'number' && CONFLICT_ERRNOS.has(errno)) || sqlState === '40001';
-  }
-
-  /**
-   * `GET_LOCK(name, 0)`, which never waits, on the batch's transaction's connection. The lock belongs to the
-   * connection, not to the transaction: {@link MysqlAdapter.unlockSweep} gives it back before the transaction ends,
-   * so that no pooled connection keeps it. A server-wide lock: it does not hold across the nodes of a Galera cluster.
-   */
-  override async lockSweep(trx: Knex.Transaction, table: SessionTable): Promise<boolean> {
-    const row: { locked?: unknown } | undefined = await trx
-      .select(trx.raw(`get_lock(${SWEEP_LOCK_NAME}, 0) as ??`, [table.schemaName ?? null, table.tableName, 'locked']))
-      .first();
-    return Number(row?.locked) === 1;
-  }
-
-  /** `RELEASE_LOCK` of the lock {@link MysqlAdapter.lockSweep} took. */
-  override async unlockSweep(trx: Knex.Transaction, table: SessionTable): Promise<void> {
-    await trx.raw(`do release_lock(${SWEEP_LOCK_NAME})`, [table.schemaName ?? null, table.tableName]);
+  override classifyError(error: unknown): ErrorKind {
+    const { code, fatal, errno, sqlState } = (error ?? {}) as { code?: unknown; fatal?: unknown; errno?: unknown; sqlState?: unknown };
+    if ((typeof errno === 'number' && CONFLICT_ERRNOS.has(errno)) || sqlState === '40001') return 'conflict';
+    if (fatal === true || (typeof code === 'string' && CONNECTION_CODES.has(code)) || errno === NODE_NOT_READY) {
+      return 'unreachable';
+    }
+    return super.classifyError(error);
   }
 
   /** The server behind `knex`, asked once and remembered (a failed attempt is asked again next time). */
@@ -232,23 +235,5 @@ export class MysqlAdapter extends BaseDialectAdapter {
       this.#servers.set(knex, server);
     }
     return server;
-  }
-
-  /**
-   * The columns from information_schema, in the table's schema when one is set: knex's `columnInfo()` on MySQL looks
-   * only in the connection's configured database.
-   */
-  override async columnNames(knex: Knex, table: SessionTable): Promise<readonly string[]> {
-    return this.catalogColumnNames(knex, table, COLUMN_CATALOG);
-  }
-
-  /** The declared type from the same catalog view, the names bound as values. */
-  override columnType(knex: Knex, table: SessionTable, column: string): Promise<string | undefined> {
-    return this.catalogColumnType(knex, table, column, COLUMN_CATALOG);
-  }
-
-  /** The stored UTC text as it is: the drivers would read a DATETIME in the process's time zone by default. */
-  override readExpiry(knex: Knex, column: string): Knex.Raw {
-    return knex.raw('cast(?? as char)', [column]);
   }
 }

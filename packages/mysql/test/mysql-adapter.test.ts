@@ -67,7 +67,7 @@ describe('MysqlAdapter', () => {
 
   it.each(['mysql', 'mysql2', 'mariadb'])('serves the %s client (dialect mysql)', async (client: string) => {
     const { knex } = recordingKnex(client);
-    expect(new MysqlAdapter().dialects).toContain((knex.client as { dialect: string }).dialect);
+    expect(new MysqlAdapter().capabilities.dialects).toContain((knex.client as { dialect: string }).dialect);
     await knex.destroy();
   });
 

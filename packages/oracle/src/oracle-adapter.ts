@@ -1,5 +1,15 @@
 import type { Knex } from 'knex';
-import { BaseDialectAdapter, type SessionRow, type SessionTable } from '@csk/core';
+import {
+  BaseDialectAdapter,
+  catalogView,
+  PORTABLE_CAPABILITIES,
+  PORTABLE_CATALOG,
+  type ColumnTypes,
+  type ErrorKind,
+  type SessionRow,
+  type SessionTable,
+  type TableCatalog,
+} from '@csk/core';
 
 /** The bind types the adapter reads from node-oracledb, reached through knex: the adapter never imports the driver. */
 interface OracleBindTypes {
@@ -9,8 +19,8 @@ interface OracleBindTypes {
 
 /**
  * One upsert. Oracle's MERGE takes no lock on a key that does not exist yet, so two first writes of one sid can both
- * reach the insert: the loser gets ORA-00001, and {@link OracleAdapter.upsert} runs the statement once more, when it
- * matches. No trailing semicolon: node-oracledb sends one statement and Oracle rejects the `;`.
+ * reach the insert: the loser gets ORA-00001, which the adapter classifies as a conflict, so that the store runs the
+ * statement again, when it matches. No trailing semicolon: node-oracledb sends one statement and Oracle rejects the `;`.
  */
 function mergeStatement(table: SessionTable): string {
   const extras = table.extraColumns.map((_, i) => i);
@@ -65,15 +75,9 @@ function isUniqueViolation(error: unknown): boolean {
   return errorNum === 1 || (typeof message === 'string' && /\bORA-00001\b/.test(message));
 }
 
-/** Where the catalog lists the table's columns and their declared types, every name bound as a value. */
-const COLUMN_CATALOG = {
-  view: 'ALL_TAB_COLUMNS',
-  name: 'COLUMN_NAME',
-  type: 'DATA_TYPE',
-  schema: 'OWNER',
-  table: 'TABLE_NAME',
-  currentSchema: "sys_context('USERENV', 'CURRENT_SCHEMA')",
-};
+/** Text of up to 255 characters, as core allows, not 255 bytes (the default length semantics). */
+const text255 = (builder: Knex.TableBuilder, column: string): Knex.ColumnBuilder =>
+  builder.specificType(column, 'varchar2(255 char)');
 
 /**
  * Oracle Database through knex's `oracledb` client (node-oracledb, thin mode needs no Oracle Client). sid is
@@ -83,26 +87,47 @@ const COLUMN_CATALOG = {
  */
 export class OracleAdapter extends BaseDialectAdapter {
   override readonly name = 'oracle';
-  /** Oracle Database 12.2 and later: 128 bytes (30 before 12.2). */
-  override readonly maxIdentifierLength = { length: 128, unit: 'bytes' } as const;
-  override readonly dialects = ['oracle'] as const;
-
-  protected override defineSid(table: Knex.CreateTableBuilder, column: string): void {
-    table.specificType(column, 'varchar2(255 char)').notNullable().primary();
-  }
-
-  protected override defineSess(table: Knex.CreateTableBuilder, column: string): void {
-    table.text(column).notNullable();
-  }
-
-  protected override defineTimestamp(table: Knex.CreateTableBuilder, column: string): void {
-    table.specificType(column, 'timestamp(3) with time zone').notNullable().index();
-  }
-
-  /** 255 characters, as core allows, not 255 bytes (the default length semantics): like the sid. */
-  protected override defineExtra(table: Knex.TableBuilder, column: string): void {
-    table.specificType(column, 'varchar2(255 char)').nullable().index();
-  }
+  override readonly capabilities = {
+    ...PORTABLE_CAPABILITIES,
+    dialects: ['oracle'],
+    /** Oracle Database 12.2 and later: 128 bytes (30 before 12.2). */
+    maxIdentifierLength: { length: 128, unit: 'bytes' },
+  } as const;
+  override readonly columns: ColumnTypes = {
+    sid: text255,
+    sess: (builder, column) => builder.text(column),
+    timestamp: (builder, column) => builder.specificType(column, 'timestamp(3) with time zone'),
+    extra: text255,
+  };
+  override readonly catalog: TableCatalog = {
+    ...PORTABLE_CATALOG,
+    /**
+     * knex's `hasTable` reads USER_TABLES and ignores the schema, so with `schemaName` this asks ALL_TABLES for that
+     * owner instead.
+     */
+    hasTable: async (knex, table) => {
+      if (!table.schemaName) return table.schema(knex).hasTable(table.tableName);
+      const rows: unknown[] = await knex.raw('select 1 from all_tables where owner = ? and table_name = ?', [
+        table.schemaName,
+        table.tableName,
+      ]);
+      return rows.length > 0;
+    },
+    /**
+     * From ALL_TAB_COLUMNS for the table's owner (the schema, else the session's current schema): knex's
+     * `columnInfo()` splices the table name into its SQL and ignores the owner.
+     */
+    ...catalogView({
+      view: 'ALL_TAB_COLUMNS',
+      name: 'COLUMN_NAME',
+      type: 'DATA_TYPE',
+      schema: 'OWNER',
+      table: 'TABLE_NAME',
+      currentSchema: "sys_context('USERENV', 'CURRENT_SCHEMA')",
+    }),
+    /** The CLOB's length (in characters: a CLOB has no byte length short of converting it). */
+    sizeOf: (knex, column) => knex.raw('dbms_lob.getlength(??)', [column]),
+  };
 
   /**
    * A `Date`, typed TIMESTAMP WITH TIME ZONE when given the knex (the MERGE and the sweep type theirs in any case).
@@ -115,7 +140,7 @@ export class OracleAdapter extends BaseDialectAdapter {
   }
 
   /** MERGE from `dual`, with sess bound as a CLOB: a plain string bind stops at 4000 bytes in SQL (ORA-01461). */
-  override async upsert(knex: Knex, table: SessionTable, row: SessionRow): Promise<void> {
+  override upsert(knex: Knex, table: SessionTable, row: SessionRow): Knex.Raw {
     const bindings: Record<string, Knex.Value> = {
       table: table.schemaName ? `${table.schemaName}.${table.tableName}` : table.tableName,
       sid: table.sidColumn,
@@ -129,68 +154,22 @@ export class OracleAdapter extends BaseDialectAdapter {
       bindings[`extra${i}`] = column;
       bindings[`extraValue${i}`] = row.extra[i] ?? null;
     });
-    const merge = mergeStatement(table);
-    try {
-      await knex.raw(merge, bindings);
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      await knex.raw(merge, bindings);
-    }
+    return knex.raw(mergeStatement(table), bindings);
   }
 
-  /** Also node-oracledb's and the server's codes of a lost or refused connection. */
-  override isConnectionError(error: unknown): boolean {
-    if (super.isConnectionError(error)) return true;
+  /**
+   * Unreachable: the common errors and node-oracledb's and the server's codes of a lost or refused connection. A
+   * conflict: ORA-00060 (a deadlock: the statement was rolled back), ORA-08177 (a serializable transaction could not
+   * serialize access), and ORA-00001 (two first writes of one sid both reached the MERGE's insert; run again, the
+   * loser's MERGE matches the winner's row).
+   */
+  override classifyError(error: unknown): ErrorKind {
     const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-    if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+    if (isUniqueViolation(error)) return 'conflict';
     const prefix = typeof message === 'string' ? /^([A-Z]{3}-\d{4,5}):/.exec(message)?.[1] : undefined;
-    return prefix !== undefined && CONNECTION_CODES.has(prefix);
-  }
-
-  /**
-   * ORA-00060 (a deadlock: the statement was rolled back) and ORA-08177 (a serializable transaction could not
-   * serialize access): the statement may run again.
-   */
-  override isRetryable(error: unknown): boolean {
-    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-    const prefix = typeof code === 'string' ? code : typeof message === 'string' ? /^(ORA-\d{5}):/.exec(message)?.[1] : undefined;
-    return prefix === 'ORA-00060' || prefix === 'ORA-08177';
-  }
-
-  /** The portable batched delete, with "now" typed like the stored expiries. */
-  override deleteExpired(knex: Knex, table: SessionTable, now: Knex.Value, limit: number): Promise<number> {
-    return super.deleteExpired(knex, table, typed(knex, now, 'DB_TYPE_TIMESTAMP_TZ'), limit);
-  }
-
-  /**
-   * Whether the session table exists. knex's `hasTable` reads USER_TABLES and ignores the schema, so with
-   * `schemaName` this asks ALL_TABLES for that owner instead. For the store's bootstrap to use it, core must ask the
-   * adapter (its bootstrap calls knex's check today).
-   */
-  override async hasTable(knex: Knex, table: SessionTable): Promise<boolean> {
-    if (!table.schemaName) return table.schema(knex).hasTable(table.tableName);
-    const rows: unknown[] = await knex.raw('select 1 from all_tables where owner = ? and table_name = ?', [
-      table.schemaName,
-      table.tableName,
-    ]);
-    return rows.length > 0;
-  }
-
-  /**
-   * The columns from ALL_TAB_COLUMNS for the table's owner (the schema, else the session's current schema), with
-   * every name bound as a value: knex's `columnInfo()` splices the table name into its SQL and ignores the owner.
-   */
-  override async columnNames(knex: Knex, table: SessionTable): Promise<readonly string[]> {
-    return this.catalogColumnNames(knex, table, COLUMN_CATALOG);
-  }
-
-  /** The declared type from the same catalog view, the names bound as values. */
-  override columnType(knex: Knex, table: SessionTable, column: string): Promise<string | undefined> {
-    return this.catalogColumnType(knex, table, column, COLUMN_CATALOG);
-  }
-
-  /** The CLOB's length (in characters: a CLOB has no byte length short of converting it). */
-  override sizeOf(knex: Knex, column: string): Knex.Raw {
-    return knex.raw('dbms_lob.getlength(??)', [column]);
+    const codes = [code, prefix].filter((value): value is string => typeof value === 'string');
+    if (codes.some((value) => value === 'ORA-00060' || value === 'ORA-08177')) return 'conflict';
+    if (codes.some((value) => CONNECTION_CODES.has(value))) return 'unreachable';
+    return super.classifyError(error);
   }
 }

@@ -69,13 +69,14 @@ describe('MERGE', () => {
     expect(merges(recording)).toHaveLength(2);
   });
 
-  it('retries only once, and never for another error', async () => {
+  it("retries a lost race like any conflict, a bounded number of times, and never another error", async () => {
     const always = open({}, (statement) => {
       if (statement.sql === SQL.merge) throw oraError('ORA-00001', 1, 'unique constraint violated');
       return accepting(statement);
     });
     await expect(always.store.set('a', session())).rejects.toMatchObject({ name: 'DatabaseError', operation: 'set' });
-    expect(merges(always.recording)).toHaveLength(2);
+    // The store's conflict retries (eight), then the error.
+    expect(merges(always.recording)).toHaveLength(9);
 
     const other = open({}, (statement) => {
       if (statement.sql === SQL.merge) throw oraError('ORA-01461', 1461, 'can bind a LONG value only for insert into a LONG column');
@@ -173,7 +174,7 @@ describe('names', () => {
       return statement.sql.includes('all_tables') ? { rows: [{ 1: 1 }] } : accepting(statement);
     });
     await store.ready;
-    await expect(new OracleAdapter().hasTable(recording.knex, store.table)).resolves.toBe(true);
+    await expect(new OracleAdapter().catalog.hasTable(recording.knex, store.table)).resolves.toBe(true);
     expect(seen.at(-1)).toMatchObject({
       sql: 'select 1 from all_tables where owner = :1 and table_name = :2',
       values: ['APP', 'sessions'],
@@ -214,13 +215,14 @@ describe('the README', () => {
 });
 
 describe('conflicts', () => {
-  it('retries a deadlock (ORA-00060) and a serialization failure (ORA-08177), and no other error', () => {
+  it('retries a deadlock (ORA-00060), a serialization failure (ORA-08177), a lost insert race (ORA-00001), and no other error', () => {
     const adapter = new OracleAdapter();
     const coded = (code: string) => Object.assign(new Error(`${code}: …`), { code });
-    expect(adapter.isRetryable(coded('ORA-00060'))).toBe(true);
-    expect(adapter.isRetryable(coded('ORA-08177'))).toBe(true);
-    expect(adapter.isRetryable(coded('ORA-00001'))).toBe(false);
-    expect(adapter.isRetryable(coded('NJS-500'))).toBe(false);
-    expect(adapter.isRetryable(new Error('ORA-00060: deadlock detected while waiting for resource'))).toBe(true);
+    expect(adapter.classifyError(coded('ORA-00060'))).toBe('conflict');
+    expect(adapter.classifyError(coded('ORA-08177'))).toBe('conflict');
+    expect(adapter.classifyError(coded('ORA-00001'))).toBe('conflict');
+    expect(adapter.classifyError(coded('ORA-01461'))).toBeUndefined();
+    expect(adapter.classifyError(coded('NJS-500'))).not.toBe('conflict');
+    expect(adapter.classifyError(new Error('ORA-00060: deadlock detected while waiting for resource'))).toBe('conflict');
   });
 });

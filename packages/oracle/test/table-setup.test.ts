@@ -32,7 +32,7 @@ it("reads the table's columns for the current schema, every name bound", async (
   const recording = database(['sid', 'sess', 'expired']);
   await open(recording).ready;
   expect(columnsQuery(recording).sql).toBe(
-    `select "COLUMN_NAME" "name" from "ALL_TAB_COLUMNS" where "OWNER" = sys_context('USERENV', 'CURRENT_SCHEMA') and "TABLE_NAME" = :1`,
+    `select "COLUMN_NAME" "name", "DATA_TYPE" "type" from "ALL_TAB_COLUMNS" where "OWNER" = sys_context('USERENV', 'CURRENT_SCHEMA') and "TABLE_NAME" = :1`,
   );
   expect(columnsQuery(recording).values).toEqual(['sessions']);
 });

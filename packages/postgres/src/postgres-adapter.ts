@@ -1,7 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { BaseDialectAdapter, ConfigurationError, type SessionTable } from '@csk/core';
-import type { NativeExecutor } from '@csk/core';
+import {
+  BaseDialectAdapter,
+  ConfigurationError,
+  PORTABLE_CAPABILITIES,
+  PORTABLE_CATALOG,
+  PORTABLE_COLUMNS,
+  type ColumnTypes,
+  type ErrorKind,
+  type NativeExecutor,
+  type SessionTable,
+  type SweepLock,
+  type TableCatalog,
+} from '@csk/core';
 import { PgExecutor } from './pg-executor.js';
 
 /** The options only a PostgreSQL store takes. */
@@ -43,13 +54,28 @@ export function sweepLockKey(table: { readonly schemaName?: string | undefined; 
  */
 export class PostgresAdapter extends BaseDialectAdapter {
   override readonly name = 'postgresql';
-  /** PostgreSQL truncates a longer name to 63 bytes (NAMEDATALEN - 1) with only a notice. */
-  override readonly maxIdentifierLength = { length: 63, unit: 'bytes' } as const;
-  override readonly dialects = ['postgresql'] as const;
-  /** CREATE TABLE is transactional: createSessionTable in a transaction runs it under a savepoint. */
-  override readonly transactionalDdl = true;
+  override readonly capabilities = {
+    ...PORTABLE_CAPABILITIES,
+    dialects: ['postgresql'],
+    /** PostgreSQL truncates a longer name to 63 bytes (NAMEDATALEN - 1) with only a notice. */
+    maxIdentifierLength: { length: 63, unit: 'bytes' },
+    /** CREATE TABLE is transactional: createSessionTable in a transaction runs it under a savepoint. */
+    transactionalDdl: true,
+  } as const;
   /** Whether a table this adapter creates stores sessions as `jsonb`. */
   readonly jsonb: boolean;
+  override readonly columns: ColumnTypes;
+  override readonly catalog: TableCatalog = {
+    ...PORTABLE_CATALOG,
+    /** Bytes of the session's text (`json` and `jsonb` have no length of their own). */
+    sizeOf: (knex, column) => knex.raw('octet_length(??::text)', [column]),
+    /**
+     * Epoch milliseconds computed by the server, so that a zone-less `timestamp` column is read in the session's
+     * TimeZone, as `bindExpiry` writes it, rather than in the process's by the driver.
+     */
+    readExpiry: (knex, column) => knex.raw('extract(epoch from ??::timestamptz) * 1000', [column]),
+  };
+  override readonly sweepLock: SweepLock = { take: (trx, table) => this.#takeSweepLock(trx, table) };
   /** Whether the server has advisory locks; unknown until the first sweep asks. */
   #advisoryLocks: boolean | undefined;
 
@@ -59,14 +85,11 @@ export class PostgresAdapter extends BaseDialectAdapter {
       throw new ConfigurationError('jsonb', `must be a boolean, got ${typeof options.jsonb}`);
     }
     this.jsonb = options.jsonb ?? false;
-  }
-
-  protected override defineSess(table: Knex.CreateTableBuilder, column: string): void {
-    (this.jsonb ? table.jsonb(column) : table.json(column)).notNullable();
-  }
-
-  protected override defineTimestamp(table: Knex.CreateTableBuilder, column: string): void {
-    table.timestamp(column, { useTz: true }).notNullable().index();
+    this.columns = {
+      ...PORTABLE_COLUMNS,
+      sess: (builder, column) => (this.jsonb ? builder.jsonb(column) : builder.json(column)),
+      timestamp: (builder, column) => builder.timestamp(column, { useTz: true }),
+    };
   }
 
   /**
@@ -92,19 +115,19 @@ export class PostgresAdapter extends BaseDialectAdapter {
     return (knex.client as { driverName?: unknown }).driverName === 'pg' ? new PgExecutor() : undefined;
   }
 
-  /** Also the server's connection SQLSTATEs, and node-postgres's own error for a socket that ended under it. */
-  override isConnectionError(error: unknown): boolean {
-    if (super.isConnectionError(error)) return true;
+  /**
+   * Unreachable: the common errors, the server's connection SQLSTATEs, and node-postgres's own error for a socket that
+   * ended under it. A conflict: serialization failures (40001) and deadlocks (40P01).
+   */
+  override classifyError(error: unknown): ErrorKind {
     const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-    if (typeof code === 'string' && CONNECTION_SQLSTATE.test(code)) return true;
+    if (typeof code === 'string' && CONFLICT_SQLSTATES.has(code)) return 'conflict';
+    if (typeof code === 'string' && CONNECTION_SQLSTATE.test(code)) return 'unreachable';
     // node-postgres raises "Connection terminated unexpectedly" (and "… due to connection timeout") with no code.
-    return error instanceof Error && typeof message === 'string' && /^Connection terminated\b/.test(message);
-  }
-
-  /** Serialization failures (40001) and deadlocks (40P01): the statement was rolled back whole and may run again. */
-  override isRetryable(error: unknown): boolean {
-    const { code } = (error ?? {}) as { code?: unknown };
-    return typeof code === 'string' && CONFLICT_SQLSTATES.has(code);
+    if (error instanceof Error && typeof message === 'string' && /^Connection terminated\b/.test(message)) {
+      return 'unreachable';
+    }
+    return super.classifyError(error);
   }
 
   /**
@@ -114,7 +137,7 @@ export class PostgresAdapter extends BaseDialectAdapter {
    * A server without advisory locks (CockroachDB's kind) sweeps unguarded: the first attempt runs in a savepoint, so
    * that its error leaves the batch's transaction usable, and the answer is remembered.
    */
-  override async lockSweep(trx: Knex.Transaction, table: SessionTable): Promise<boolean> {
+  async #takeSweepLock(trx: Knex.Transaction, table: SessionTable): Promise<boolean> {
     if (this.#advisoryLocks === false) return true;
     const take = async (knex: Knex): Promise<boolean> => {
       const rows: Array<{ locked?: unknown }> = await knex.select(
@@ -132,18 +155,5 @@ export class PostgresAdapter extends BaseDialectAdapter {
       this.#advisoryLocks = false;
       return true;
     }
-  }
-
-  /** Bytes of the session's text (`json` and `jsonb` have no length of their own). */
-  override sizeOf(knex: Knex, column: string): Knex.Raw {
-    return knex.raw('octet_length(??::text)', [column]);
-  }
-
-  /**
-   * Epoch milliseconds computed by the server, so that a zone-less `timestamp` column is read in the session's
-   * TimeZone, as `bindExpiry` writes it, rather than in the process's by the driver.
-   */
-  override readExpiry(knex: Knex, column: string): Knex.Raw {
-    return knex.raw('extract(epoch from ??::timestamptz) * 1000', [column]);
   }
 }

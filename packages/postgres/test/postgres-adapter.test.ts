@@ -34,14 +34,14 @@ describe('PostgresAdapter', () => {
 
   it.each(['pg', 'postgres', 'postgresql', 'cockroachdb'])('serves the %s client (dialect postgresql)', (client: string) => {
     const { knex } = recordingKnex(client);
-    expect(new PostgresAdapter().dialects).toContain((knex.client as { dialect: string }).dialect);
+    expect(new PostgresAdapter().capabilities.dialects).toContain((knex.client as { dialect: string }).dialect);
     void knex.destroy();
   });
 
   it('serves pgnative too (its Client class reports the postgresql dialect; pg-native itself is not installed here)', () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports -- knex ships no types for its dialect modules
     const Client = require('knex/lib/dialects/pgnative') as { prototype: { dialect: string; driverName: string } };
-    expect(new PostgresAdapter().dialects).toContain(Client.prototype.dialect);
+    expect(new PostgresAdapter().capabilities.dialects).toContain(Client.prototype.dialect);
   });
 
   it('refuses a knex of another dialect', () => {

@@ -100,7 +100,7 @@ function availabilitySuite(engine: Engine, killer: Killer): void {
       // The killed connection's statement fails with a connection-level error: exactly the case that must not
       // become a 'disconnect', because the database is there (the probe that follows gets its answer).
       expect(failure).toMatchObject({ name: 'DatabaseError', operation: 'set' });
-      expect(store.adapter.isConnectionError!((failure as Error).cause)).toBe(true);
+      expect(store.adapter.classifyError((failure as Error).cause)).toBe('unreachable');
       await sleep(AVAILABILITY_PROBE_INTERVAL_MS * 2);
       expect(events).toEqual([]);
       await expect(store.set('locked', live(3))).resolves.toBeUndefined();

@@ -18,7 +18,7 @@ describe('which errors mean "the database is out of reach" (the only ones that c
     ['the server crashed (57P02)', driverError('terminating connection', { code: '57P02' })],
     ['the server is starting (57P03)', driverError('the database system is starting up', { code: '57P03' })],
     ['a connection exception (08006)', driverError('connection failure', { code: '08006' })],
-  ])('PostgreSQL: %s is', (_, error) => expect(pg.isConnectionError(error)).toBe(true));
+  ])('PostgreSQL: %s is', (_, error) => expect(pg.classifyError(error)).toBe('unreachable'));
 
   it.each([
     ['a unique violation (23505)', driverError('duplicate key value', { code: '23505' })],
@@ -26,7 +26,7 @@ describe('which errors mean "the database is out of reach" (the only ones that c
     ['a syntax error (42601)', driverError('syntax error at or near', { code: '42601' })],
     ['a deadlock (40P01)', driverError('deadlock detected', { code: '40P01' })],
     ['too many connections (53300): the server answered', driverError('too many clients', { code: '53300' })],
-  ])('PostgreSQL: %s is not', (_, error) => expect(pg.isConnectionError(error)).toBe(false));
+  ])('PostgreSQL: %s is not', (_, error) => expect(pg.classifyError(error)).not.toBe('unreachable'));
 
   it.each([
     ['refused', driverError('connect ECONNREFUSED 127.0.0.1:3306', { code: 'ECONNREFUSED', fatal: true })],
@@ -44,13 +44,13 @@ describe('which errors mean "the database is out of reach" (the only ones that c
         code: 'CSK_WSREP_NOT_READY',
       }),
     ],
-  ])('MySQL/MariaDB: %s is', (_, error) => expect(mysql.isConnectionError(error)).toBe(true));
+  ])('MySQL/MariaDB: %s is', (_, error) => expect(mysql.classifyError(error)).toBe('unreachable'));
 
   it.each([
     ['a duplicate key', driverError("Duplicate entry 'a' for key 'PRIMARY'", { code: 'ER_DUP_ENTRY', errno: 1062 })],
     ['a missing table', driverError("Table 'test.sessions' doesn't exist", { code: 'ER_NO_SUCH_TABLE', errno: 1146 })],
     ['a lock wait timeout', driverError('Lock wait timeout exceeded', { code: 'ER_LOCK_WAIT_TIMEOUT', errno: 1205 })],
-  ])('MySQL/MariaDB: %s is not', (_, error) => expect(mysql.isConnectionError(error)).toBe(false));
+  ])('MySQL/MariaDB: %s is not', (_, error) => expect(mysql.classifyError(error)).not.toBe('unreachable'));
 });
 
 describe('which errors mean "the statement lost a conflict and may run again" (retried by the store)', () => {
@@ -60,13 +60,13 @@ describe('which errors mean "the statement lost a conflict and may run again" (r
   it.each([
     ['a serialization failure (40001)', driverError('could not serialize access', { code: '40001' })],
     ['a deadlock (40P01)', driverError('deadlock detected', { code: '40P01' })],
-  ])('PostgreSQL: %s is', (_, error) => expect(pg.isRetryable(error)).toBe(true));
+  ])('PostgreSQL: %s is', (_, error) => expect(pg.classifyError(error)).toBe('conflict'));
 
   it.each([
     ['a unique violation (23505)', driverError('duplicate key value', { code: '23505' })],
     ['a refused connection', driverError('connect ECONNREFUSED 127.0.0.1:5432', { code: 'ECONNREFUSED' })],
     ['a lock not available (55P03)', driverError('could not obtain lock', { code: '55P03' })],
-  ])('PostgreSQL: %s is not', (_, error) => expect(pg.isRetryable(error)).toBe(false));
+  ])('PostgreSQL: %s is not', (_, error) => expect(pg.classifyError(error)).not.toBe('conflict'));
 
   it.each([
     [
@@ -78,7 +78,7 @@ describe('which errors mean "the statement lost a conflict and may run again" (r
       }),
     ],
     ['a lock wait timeout (1205)', driverError('Lock wait timeout exceeded', { code: 'ER_LOCK_WAIT_TIMEOUT', errno: 1205 })],
-  ])('MySQL/MariaDB: %s is', (_, error) => expect(mysql.isRetryable(error)).toBe(true));
+  ])('MySQL/MariaDB: %s is', (_, error) => expect(mysql.classifyError(error)).toBe('conflict'));
 
   it.each([
     ['a duplicate key', driverError("Duplicate entry 'a' for key 'PRIMARY'", { code: 'ER_DUP_ENTRY', errno: 1062 })],
@@ -86,5 +86,5 @@ describe('which errors mean "the statement lost a conflict and may run again" (r
       'a Galera node outside the primary component (1047)',
       driverError('WSREP has not yet prepared node for application use', { code: 'ER_UNKNOWN_COM_ERROR', errno: 1047 }),
     ],
-  ])('MySQL/MariaDB: %s is not', (_, error) => expect(mysql.isRetryable(error)).toBe(false));
+  ])('MySQL/MariaDB: %s is not', (_, error) => expect(mysql.classifyError(error)).not.toBe('conflict'));
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Knex } from 'knex';
 import { describeLive } from '@csk/conformance/scenarios/live';
-import type { KnexStore, PruneEvent } from '@csk/core';
+import type { KnexStore, PruneEvent, SweepLock } from '@csk/core';
 import { sweepLockKey } from '@csk/postgres';
 import { directKnex, mariadb, postgres, uniqueTable, type Engine } from './support/engines.js';
 
@@ -71,12 +71,14 @@ function sweepLockSuite(engine: Engine, lockIsFree: LockIsFree, hold: HoldLock):
         const knex = directKnex(engine, url, 2);
         knexes.push(knex);
         const store = engine.createStore({ knex, tableName, cleanupInterval: 0 });
-        const adapter = store.adapter as { deleteExpired: (...args: unknown[]) => Promise<number> };
-        const deleteExpired = adapter.deleteExpired.bind(adapter);
-        adapter.deleteExpired = async (...args) => {
-          await new Promise((resolve) => setTimeout(resolve, BATCH_PAUSE_MS));
-          return deleteExpired(...args);
+        // Each batch holds the lock a while before its delete, as a slow one would.
+        const lock = store.adapter.sweepLock!;
+        const take: SweepLock['take'] = async (trx, table) => {
+          const taken = await lock.take(trx, table);
+          if (taken) await new Promise((resolve) => setTimeout(resolve, BATCH_PAUSE_MS));
+          return taken;
         };
+        Object.defineProperty(store.adapter, 'sweepLock', { value: { ...lock, take } });
         stores.push(store);
       }
       await Promise.all(stores.map((store) => store.ready));
@@ -150,11 +152,10 @@ function sweepLockSuite(engine: Engine, lockIsFree: LockIsFree, hold: HoldLock):
       await addExpired(3);
       const broken = engine.createStore({ knex: knexes[0]!, tableName, cleanupInterval: 0 });
       await broken.ready;
-      // A sweep that fails inside the lock: the adapter's delete is made to throw.
-      const adapter = broken.adapter as { deleteExpired: (...args: unknown[]) => Promise<number> };
-      adapter.deleteExpired = async () => {
-        throw new Error('the delete failed');
-      };
+      // A sweep that fails inside the lock: its delete is made invalid SQL for the engine (the other LIMIT form).
+      const { capabilities } = broken.adapter;
+      const deleteLimit = capabilities.deleteLimit === 'statement' ? 'subquery' : 'statement';
+      Object.defineProperty(broken.adapter, 'capabilities', { value: { ...capabilities, deleteLimit } });
       await expect(broken.prune()).rejects.toMatchObject({ name: 'DatabaseError', operation: 'prune' });
       await broken.close();
       expect(await lockIsFree(db, tableName)).toBe(true);

@@ -3,9 +3,11 @@ import createKnex, { type Knex } from 'knex';
 import {
   BaseDialectAdapter,
   ConfigurationError,
+  PORTABLE_CAPABILITIES,
+  PORTABLE_CATALOG,
   type NativeExecutor,
   type NativeExecutorContext,
-  type SessionTable,
+  type TableCatalog,
 } from '@csk/core';
 import { BetterSqliteExecutor, Sqlite3Executor } from './sqlite-executors.js';
 
@@ -21,21 +23,35 @@ type SqliteConnection = { run?: (sql: string, done: (error: Error | null) => voi
  */
 export class SqliteAdapter extends BaseDialectAdapter {
   override readonly name = 'sqlite';
-  override readonly dialects = ['sqlite3'] as const;
-  /** An attached database is SQLite's only "schema", and knex cannot create the expiry index in one. */
-  override readonly supportsSchema = false;
-  /** A column keeps any value whatever its declared type: the expiry checks read the stored values' types instead. */
-  override readonly dynamicColumnTypes = true;
-
-  /**
-   * Whether the table exists, asked with its name as written. knex's own `hasTable` on SQLite deletes every backtick
-   * from the name before comparing, so a table whose name holds one would be created once and never found again (the
-   * next start would fail to create it a second time).
-   */
-  override async hasTable(knex: Knex, table: SessionTable): Promise<boolean> {
-    const rows: unknown[] = await knex.select('name').from('sqlite_master').where({ type: 'table', name: table.tableName });
-    return rows.length > 0;
-  }
+  override readonly capabilities = {
+    ...PORTABLE_CAPABILITIES,
+    dialects: ['sqlite3'],
+    /** An attached database is SQLite's only "schema", and knex cannot create the expiry index in one. */
+    schemas: false,
+    /** A column keeps any value whatever its declared type: the expiry checks read the stored values' types instead. */
+    dynamicColumnTypes: true,
+  } as const;
+  override readonly catalog: TableCatalog = {
+    ...PORTABLE_CATALOG,
+    /**
+     * Asked with the name as written. knex's own `hasTable` on SQLite deletes every backtick from the name before
+     * comparing, so a table whose name holds one would be created once and never found again.
+     */
+    hasTable: async (knex, table) => {
+      const rows: unknown[] = await knex.select('name').from('sqlite_master').where({ type: 'table', name: table.tableName });
+      return rows.length > 0;
+    },
+    /**
+     * As `pragma_table_info` lists them, with the name bound as a value: knex's `columnInfo()` on SQLite splices the
+     * name into its PRAGMA between backticks, which a name holding one would break.
+     */
+    columnNames: async (knex, table) => {
+      const rows: Array<{ name: unknown }> = await knex.select('name').from(knex.raw('pragma_table_info(?)', [table.tableName]));
+      return rows.map((row) => String(row.name));
+    },
+    /** Bytes, not characters: `length()` of text counts characters. */
+    sizeOf: (knex, column) => knex.raw('length(cast(?? as blob))', [column]),
+  };
 
   override encodeExpiry(ms: number): Knex.Value {
     return new Date(ms).toISOString();
@@ -85,19 +101,5 @@ export class SqliteAdapter extends BaseDialectAdapter {
         { cause: error },
       );
     }
-  }
-
-  /**
-   * The columns as `pragma_table_info` lists them, with the name bound as a value: knex's `columnInfo()` on SQLite
-   * splices the name into its PRAGMA between backticks, which a name holding one would break.
-   */
-  override async columnNames(knex: Knex, table: SessionTable): Promise<readonly string[]> {
-    const rows: Array<{ name: unknown }> = await knex.select('name').from(knex.raw('pragma_table_info(?)', [table.tableName]));
-    return rows.map((row) => String(row.name));
-  }
-
-  /** Bytes, not characters: `length()` of text counts characters. */
-  override sizeOf(knex: Knex, column: string): Knex.Raw {
-    return knex.raw('length(cast(?? as blob))', [column]);
   }
 }

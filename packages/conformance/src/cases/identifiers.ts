@@ -342,7 +342,7 @@ function identifierLimitCases(ctx: SuiteContext, tableName: string): void {
 
     it('is used as written, and one unit longer is refused with a ConfigurationError', async () => {
       const probe = ctx.target.createStore({ knex: ctx.knex, cleanupInterval: 0, createTable: false });
-      const limit = probe.adapter.maxIdentifierLength;
+      const limit = probe.adapter.capabilities.maxIdentifierLength;
       await probe.close();
       if (!limit) return;
       // Two-byte characters fill a byte limit with half as many characters; one more character would pass it.

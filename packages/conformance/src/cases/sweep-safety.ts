@@ -89,7 +89,7 @@ export function sweepSafetyCases(ctx: SuiteContext): void {
       const store = scope.open({ tableName });
       await store.ready;
       // A typed engine refuses a number in a date-time column: nothing there can be misread so.
-      if (!store.adapter.dynamicColumnTypes) return;
+      if (!store.adapter.capabilities.dynamicColumnTypes) return;
       await store.set(scope.sid('live'), liveSession());
       await writeRaw(tableName, [['ms-live', Date.now() + HOUR]]);
       await expect(store.prune()).rejects.toMatchObject({ name: 'SweepGuardError', reason: 'second-reading' });

@@ -40,6 +40,7 @@ export function useFixtures(): {
       const db = options.knex ?? (adapter.createDefaultKnex ? undefined : knex());
       const store = new KnexStore({ cleanupInterval: 0, ...options, ...(db && { knex: db }) }, adapter);
       cleanups.push(() => store.close());
+      adapter.watch(store.knex);
       return { store, knex: store.knex, adapter };
     },
   };

@@ -1,9 +1,19 @@
 import type { Knex } from 'knex';
-import { BaseDialectAdapter, type SessionRow, type SessionTable } from '../../src/index.js';
+import {
+  BaseDialectAdapter,
+  PORTABLE_CAPABILITIES,
+  PORTABLE_CATALOG,
+  PORTABLE_COLUMNS,
+  type ColumnTypes,
+  type DialectCapabilities,
+  type SessionRow,
+  type SessionTable,
+  type TableCatalog,
+} from '../../src/index.js';
 
-/** One request the adapter received, with the values core handed it. */
+/** One request the store made, with the values core handed over. */
 export type RecordedCall =
-  | { readonly method: 'defineTable'; readonly table: SessionTable }
+  | { readonly method: 'defineTable'; readonly table: string }
   | { readonly method: 'upsert'; readonly row: SessionRow }
   | { readonly method: 'deleteExpired'; readonly now: Knex.Value; readonly limit: number };
 
@@ -17,21 +27,41 @@ export interface RecordingAdapterSettings {
   readonly createDefaultKnex?: () => Knex;
 }
 
+interface QueryObject {
+  readonly method?: string;
+  readonly sql?: string;
+  readonly bindings?: readonly unknown[];
+}
+type QueryFn = (this: { config: object }, connection: unknown, query: QueryObject) => Promise<unknown>;
+
+/** The adapter watching each knex (by its config, which a transaction's client shares). */
+const watchers = new WeakMap<object, RecordingAdapter>();
+const patched = new WeakSet<object>();
+
+/** Milliseconds, as core decodes a read expiry: the division is the database's, core never sees microseconds. */
+export const RECORDING_CATALOG: TableCatalog = {
+  ...PORTABLE_CATALOG,
+  readExpiry: (knex: Knex, column: string) => knex.raw('?? / 1000.0', [column]),
+};
+
+/** A sweep batch's DELETE: `… where expired <= ? …`. */
+const isSweepDelete = (query: QueryObject): boolean => query.method === 'del' && /<=/.test(query.sql ?? '');
+
 /**
  * A dialect adapter for core's own tests. Expiry is stored as integer epoch MICROseconds in a bigint column, an
  * encoding no real dialect uses, so a test passes only if core sends every stored and compared time through
- * `encodeExpiry` and never reads one back itself. It records what it is asked and delegates to the base
- * implementation; `before()` makes a call fail or wait.
+ * `encodeExpiry` and never reads one back itself. It records the table creations, upserts and sweep deletes the store
+ * runs (the deletes through {@link RecordingAdapter.watch}); `before()` makes one fail or wait.
  */
 export class RecordingAdapter extends BaseDialectAdapter {
   override readonly name = 'recording';
-  override readonly dialects: readonly string[] | undefined;
+  override readonly capabilities: DialectCapabilities;
   readonly calls: RecordedCall[] = [];
   readonly #hooks = new Map<Method, Array<() => unknown>>();
 
   constructor(settings: RecordingAdapterSettings = {}) {
     super();
-    this.dialects = settings.dialects;
+    this.capabilities = { ...PORTABLE_CAPABILITIES, dialects: settings.dialects };
     if (settings.createDefaultKnex) this.createDefaultKnex = settings.createDefaultKnex;
   }
 
@@ -46,6 +76,23 @@ export class RecordingAdapter extends BaseDialectAdapter {
     return this.calls.filter((call): call is Extract<RecordedCall, { method: M }> => call.method === method);
   }
 
+  /** Record the sweep's deletes sent through `knex` (and its transactions) as `deleteExpired` calls. */
+  watch(knex: Knex): void {
+    watchers.set(knex.client.config as object, this);
+    const proto = Object.getPrototypeOf(knex.client) as { query: QueryFn };
+    if (patched.has(proto)) return;
+    patched.add(proto);
+    const original = proto.query;
+    proto.query = async function (this: { config: object }, connection, query) {
+      const watcher = watchers.get(this.config);
+      if (watcher && isSweepDelete(query)) {
+        const bindings = query.bindings ?? [];
+        await watcher.#enter({ method: 'deleteExpired', now: bindings[0] as Knex.Value, limit: Number(bindings.at(-1)) });
+      }
+      return original.call(this, connection, query);
+    };
+  }
+
   /** The inverse of {@link encodeExpiry}, for tests reading rows directly. */
   decodeExpiry(value: unknown): number {
     return Number(value) / 1000;
@@ -55,34 +102,34 @@ export class RecordingAdapter extends BaseDialectAdapter {
     return Math.round(ms * 1000);
   }
 
-  /** Milliseconds, as core decodes a read expiry: the division is the database's, core never sees microseconds. */
-  override readExpiry(knex: Knex, column: string): Knex.Raw {
-    return knex.raw('?? / 1000.0', [column]);
+  override readonly catalog: TableCatalog = RECORDING_CATALOG;
+
+  override readonly columns: ColumnTypes = {
+    ...PORTABLE_COLUMNS,
+    table: (builder) => {
+      this.calls.push({ method: 'defineTable', table: (builder as unknown as { _tableName: string })._tableName });
+      this.#hooks.get('defineTable')?.shift()?.();
+    },
+    sess: (builder, column) => builder.text(column),
+    timestamp: (builder, column) => builder.bigInteger(column),
+  };
+
+  /** The upsert, recorded (and hooked) when it runs, not when the fast path compiles it. */
+  override upsert(knex: Knex, table: SessionTable, row: SessionRow): Knex.QueryBuilder | Knex.Raw {
+    const query = super.upsert(knex, table, row);
+    const run = query.then.bind(query);
+    return new Proxy(query, {
+      get: (target, key, receiver) =>
+        key === 'then'
+          ? (resolve?: (value: unknown) => unknown, reject?: (error: unknown) => unknown) =>
+              this.#enter({ method: 'upsert', row }).then(() => run(resolve, reject), reject)
+          : Reflect.get(target, key, receiver),
+    });
   }
 
-  override defineTable(table: Knex.CreateTableBuilder, names: SessionTable): void {
-    this.calls.push({ method: 'defineTable', table: names });
-    this.#hooks.get('defineTable')?.shift()?.();
-    super.defineTable(table, names);
-  }
-
-  protected override defineSess(table: Knex.CreateTableBuilder, column: string): void {
-    table.text(column).notNullable();
-  }
-
-  protected override defineTimestamp(table: Knex.CreateTableBuilder, column: string): void {
-    table.bigInteger(column).notNullable().index();
-  }
-
-  override async upsert(knex: Knex, table: SessionTable, row: SessionRow): Promise<void> {
-    this.calls.push({ method: 'upsert', row });
-    await this.#hooks.get('upsert')?.shift()?.();
-    await super.upsert(knex, table, row);
-  }
-
-  override async deleteExpired(knex: Knex, table: SessionTable, now: Knex.Value, limit: number): Promise<number> {
-    this.calls.push({ method: 'deleteExpired', now, limit });
-    await this.#hooks.get('deleteExpired')?.shift()?.();
-    return super.deleteExpired(knex, table, now, limit);
+  /** Record `call` and run its hook, if any. */
+  async #enter(call: RecordedCall): Promise<void> {
+    this.calls.push(call);
+    await this.#hooks.get(call.method)?.shift()?.();
   }
 }
