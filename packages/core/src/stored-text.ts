@@ -1,4 +1,5 @@
-import { LONE_SURROGATE } from './options.js';
+/** Half of a UTF-16 surrogate pair standing alone: no database encodes it, so each would store another character. */
+export const LONE_SURROGATE = /\p{Cs}/u;
 
 /** The longest text the sid column and the extra columns (varchar(255)) hold. */
 export const MAX_STORED_TEXT_LENGTH = 255;
