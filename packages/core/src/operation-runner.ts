@@ -32,6 +32,11 @@ function rejected(error: unknown): Promise<never> {
   return promise;
 }
 
+/** An operation's failure as it reaches the caller: the store's own errors as they are, any other as a DatabaseError. */
+function operationError(operation: string, error: unknown): ConnectSessionKnexError {
+  return error instanceof ConnectSessionKnexError ? error : new DatabaseError(operation, error);
+}
+
 /**
  * Runs a store's operations: refuses them after close, waits for the table, binds "now", names the operation in
  * errors, bounds it by `operationTimeout`, keeps it in flight until it settles, and feeds its outcome to the
@@ -41,8 +46,12 @@ export class OperationRunner {
   readonly #options: OperationRunnerOptions;
   readonly #parts: OperationRunnerParts;
   readonly #availability: Availability;
-  readonly #inflight = new Set<Promise<unknown>>();
+  /** Operations that have not settled, and what the close() calls wait on to see the last of them settle. */
+  #inflight = 0;
+  readonly #drained: Array<() => void> = [];
   #ready: Promise<void> | undefined;
+  /** Whether `#ready` has fulfilled: operations then start at once instead of awaiting it. */
+  #isReady = false;
   #closed = false;
 
   constructor(options: OperationRunnerOptions, parts: OperationRunnerParts) {
@@ -75,7 +84,10 @@ export class OperationRunner {
       });
       // Also marks the rejection handled: the start-up's outcome is evidence of availability like any operation's.
       ready.then(
-        () => this.#availability.record(),
+        () => {
+          this.#isReady = true;
+          this.#availability.record();
+        },
         (error: unknown) => this.#availability.record(error),
       );
       this.#ready = ready;
@@ -89,56 +101,80 @@ export class OperationRunner {
    */
   run<T>(operation: string, body: (knex: Knex, now: Knex.Value) => Promise<T>, bounded = true): Promise<T> {
     if (this.#closed) return Promise.reject(new StoreClosedError(operation));
-    const run = (async () => {
-      try {
-        await this.ready();
-        const { knex, expiry } = this.#parts;
-        return await body(knex, expiry.encode(Date.now()));
-      } catch (error) {
-        throw error instanceof ConnectSessionKnexError ? error : new DatabaseError(operation, error);
-      }
-    })();
-    const settled = bounded ? this.#bounded(operation, run) : run;
-    this.#inflight.add(settled);
-    settled.then(
-      () => {
-        this.#inflight.delete(settled);
-        this.#availability.record();
-      },
-      (error: unknown) => {
-        this.#inflight.delete(settled);
-        this.#availability.record(error);
-        this.#parts.emit('error', error);
-      },
-    );
+    // Once the table is ready the body starts at once: awaiting the fulfilled start-up would cost a promise per call.
+    const answer = this.#isReady ? this.#start(body) : this.ready().then(() => this.#start(body));
+    const limit = bounded ? this.#options.operationTimeout : 0;
+    const settled =
+      limit > 0
+        ? this.#bounded(operation, answer, limit)
+        : answer.catch((error: unknown) => {
+            throw operationError(operation, error);
+          });
+    this.#inflight += 1;
+    // Also marks the returned promise handled: a caller that ignores a failure gets no unhandled rejection.
+    settled.then(this.#succeeded, this.#failed);
     return settled;
   }
 
   /** Refuse new operations, and settle once those in flight, the start-up and any probe have settled. */
   async close(): Promise<void> {
     this.#closed = true;
+    const drained = this.#inflight === 0 ? undefined : new Promise<void>((resolve) => this.#drained.push(resolve));
     // The bootstrap and an availability probe are no operations in #inflight, yet they query too: the knex must
     // outlive them.
-    await Promise.allSettled([...this.#inflight, this.#ready, this.#availability.stop()]);
+    await Promise.allSettled([drained, this.#ready, this.#availability.stop()]);
   }
 
   /**
-   * `run`, or its failure once `operationTimeout` has passed without an answer. The statement is left to finish (or
-   * fail) on its own, unobserved; close() does not wait for it.
+   * `answer`, or its failure once `limit` ms have passed without it: one promise and one timer per operation. The
+   * statement is left to finish (or fail) on its own, unobserved; close() does not wait for it.
    */
-  #bounded<T>(operation: string, run: Promise<T>): Promise<T> {
-    const limit = this.#options.operationTimeout;
-    if (!(limit > 0)) return run;
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+  #bounded<T>(operation: string, answer: Promise<T>, limit: number): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
         const cause = Object.assign(new Error(`the database did not answer within ${limit} ms (operationTimeout)`), {
           code: OPERATION_TIMEOUT_CODE,
         });
         reject(new DatabaseError(operation, cause));
       }, limit);
+      answer.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(operationError(operation, error));
+        },
+      );
     });
-    return Promise.race([run, expired]).finally(() => clearTimeout(timer));
+  }
+
+  /** The body, given the knex and "now"; one that throws at once fails as one that rejects. */
+  #start<T>(body: (knex: Knex, now: Knex.Value) => Promise<T>): Promise<T> {
+    try {
+      const { knex, expiry } = this.#parts;
+      return body(knex, expiry.encode(Date.now()));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** How every operation's outcome is recorded: methods bound once, not closures made per call. */
+  readonly #succeeded = (): void => {
+    this.#settled();
+    this.#availability.record();
+  };
+
+  readonly #failed = (error: unknown): void => {
+    this.#settled();
+    this.#availability.record(error);
+    this.#parts.emit('error', error);
+  };
+
+  #settled(): void {
+    this.#inflight -= 1;
+    if (this.#inflight === 0 && this.#drained.length > 0) for (const resolve of this.#drained.splice(0)) resolve();
   }
 
   /**

@@ -53,17 +53,19 @@ export class SessionCodec {
    * it throws).
    */
   decode(value: unknown, sid: string): SessionData | undefined | Promise<SessionData | undefined> {
-    const corrupt = (error: unknown): undefined => {
-      if (this.#options.onCorruptSession === 'delete') return undefined;
-      throw error;
-    };
     const serializer = this.#options.serializer;
-    if (serializer) return deserialiseWith(serializer, value, sid).catch(corrupt);
+    if (serializer) return deserialiseWith(serializer, value, sid).catch((error: unknown) => this.#corrupt(error));
     try {
       return deserialise(value, sid);
     } catch (error) {
-      return corrupt(error);
+      return this.#corrupt(error);
     }
+  }
+
+  /** What a corrupt row decodes to: nothing with onCorruptSession 'delete', else its error. */
+  #corrupt(error: unknown): undefined {
+    if (this.#options.onCorruptSession === 'delete') return undefined;
+    throw error;
   }
 }
 

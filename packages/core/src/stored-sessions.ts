@@ -81,18 +81,23 @@ export class StoredSessions {
       ? await this.#reads.read(key)
       : await this.#parts.retry(() => this.#statements.get(knex, key, now));
     if (!row.found) return null;
+    let session = this.#codec.decode(row.value, key);
+    // Only a serializer's session comes later: a JSON one is not awaited, which would cost a turn for nothing.
+    if (session instanceof Promise) session = await session;
     // The expiry column is the truth after a touch, which moves it and leaves the stored cookie as it was.
-    return withStoredExpiry(await this.#decodeOrDelete(knex, row.value, key), row.expires);
+    return withStoredExpiry(session ?? (await this.#deleteCorrupt(knex, key)), row.expires);
   }
 
   /** Insert or replace the session of `sid`; one whose expiry has passed is deleted instead (resolves `undefined`). */
   async write(knex: Knex, sid: string, session: SessionData): Promise<SetEvent | undefined> {
     const key = this.#codec.key(sid);
-    const sess = await this.#codec.encode(session, key);
+    const encoded = this.#codec.encode(session, key);
+    // As in read: only a serializer's text is awaited.
+    const sess = typeof encoded === 'string' ? encoded : await encoded;
     const extra = extraValues(this.#options.columns, session);
     const now = Date.now();
-    const expires = await this.#liveExpiry(knex, sid, session, now);
-    if (expires === undefined) return undefined;
+    const expires = this.#liveExpiry(session, now);
+    if (expires === undefined) return this.#removeExpired(knex, sid);
     const expired = this.#parts.expiry.encode(expires);
     await this.#parts.retry(() => this.#statements.upsert(knex, { sid: key, sess, expired, extra }));
     this.#touches.wrote(sid, now);
@@ -102,8 +107,8 @@ export class StoredSessions {
   /** Move a live session's expiry, unless this process wrote it within `touchAfter`; never revives an expired one. */
   async touch(knex: Knex, sid: string, session: SessionData, nowValue: Knex.Value): Promise<void> {
     const now = Date.now();
-    const expires = await this.#liveExpiry(knex, sid, session, now);
-    if (expires === undefined) return;
+    const expires = this.#liveExpiry(session, now);
+    if (expires === undefined) return this.#removeExpired(knex, sid);
     // Within touchAfter of this process's last expiry write for the sid: no statement at all.
     if (this.#touches.skip(sid, now)) return;
     const expired = this.#parts.expiry.encode(expires);
@@ -182,19 +187,24 @@ export class StoredSessions {
     return this.#statements.close();
   }
 
-  /** The session's expiry in ms, or `undefined` once its row is deleted because that expiry has already passed. */
-  async #liveExpiry(knex: Knex, sid: string, session: SessionData, now: number): Promise<number | undefined> {
+  /** The session's expiry in ms, or `undefined` when it has already passed (its row is then deleted). */
+  #liveExpiry(session: SessionData, now: number): number | undefined {
     const expires = expiryOf(session, now, this.#options.ttl);
-    if (expires > now) return expires;
+    return expires > now ? expires : undefined;
+  }
+
+  /** Delete the row of a session whose expiry has already passed: a set or touch of it never revives it. */
+  async #removeExpired(knex: Knex, sid: string): Promise<undefined> {
     this.#touches.forget(sid);
     await this.#parts.retry(() => this.#statements.remove(knex, this.#codec.key(sid)));
     return undefined;
   }
 
-  /** One stored session as `get` returns it: a corrupt row is deleted and reads as none, or fails the read. */
-  async #decodeOrDelete(knex: Knex, value: unknown, sid: string): Promise<SessionData | null> {
-    const session = await this.#codec.decode(value, sid);
-    if (session) return session;
+  /**
+   * A corrupt row `get` read, which the codec (with onCorruptSession 'delete') gave as no session: deleted, and read
+   * as none.
+   */
+  async #deleteCorrupt(knex: Knex, sid: string): Promise<null> {
     // A set racing this read could be deleted with the corrupt row; that costs one session, as the corrupt row did.
     await this.#parts.bulk.deleteSid(knex, sid);
     return null;
