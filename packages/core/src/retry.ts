@@ -18,18 +18,28 @@ export const CONFLICT_BACKOFF_MAX_MS = 200;
  * timeout), at most {@link CONFLICT_RETRIES} times: for single statements that commit on their own and may run again
  * unchanged. The backoff is "full jitter" (uniform between 0 and a doubling bound), so that the writers that
  * collided do not collide again in step. `classify` tells a conflict by one error, not its causes (the dialect adapter's
- * `classifyError`); any other error, and the last conflict, reach the caller as they are.
+ * `classifyError`); any other error, and the last conflict, reach the caller as they are. `attempt` counts the rounds
+ * already run (by a caller that ran the first one itself).
  */
-export async function retryConflicts<T>(statement: () => Promise<T>, classify: (error: unknown) => boolean): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
+export async function retryConflicts<T>(
+  statement: () => PromiseLike<T>,
+  classify: (error: unknown) => boolean,
+  attempt = 0,
+): Promise<T> {
+  for (; ; attempt++) {
     try {
       return await statement();
     } catch (error) {
       if (attempt >= CONFLICT_RETRIES || !isConflict(error, classify)) throw error;
-      const bound = Math.min(CONFLICT_BACKOFF_MS * 2 ** attempt, CONFLICT_BACKOFF_MAX_MS);
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * bound));
+      await backoff(attempt);
     }
   }
+}
+
+/** The wait before retry `attempt + 1`: uniform between 0 and a bound that doubles with each attempt. */
+function backoff(attempt: number): Promise<void> {
+  const bound = Math.min(CONFLICT_BACKOFF_MS * 2 ** attempt, CONFLICT_BACKOFF_MAX_MS);
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * bound));
 }
 
 /** Whether `error` or one of its causes is a conflict as `classify` tells a conflict by one error. */
@@ -49,10 +59,25 @@ const conflictOf =
   (error: unknown): boolean =>
     adapter.classifyError(error) === 'conflict';
 
-/** The {@link Retry} of a store on `adapter`: a builder is a thenable, so `statement` builds it afresh for every round. */
+/**
+ * The {@link Retry} of a store on `adapter`: a builder is a thenable, so `statement` builds it afresh for every round.
+ * The first round runs as it is, with no retry machinery around it (nearly every statement succeeds there).
+ */
 export function conflictRetry(adapter: ConflictClassifier): Retry {
   const classify = conflictOf(adapter);
-  return <T>(statement: () => PromiseLike<T>): Promise<T> => retryConflicts(async () => statement(), classify);
+  return <T>(statement: () => PromiseLike<T>): Promise<T> => {
+    let first: PromiseLike<T>;
+    try {
+      first = statement();
+    } catch (error) {
+      first = Promise.reject(error);
+    }
+    return Promise.resolve(first).then(undefined, async (error: unknown) => {
+      if (!isConflict(error, classify)) throw error;
+      await backoff(0);
+      return retryConflicts(statement, classify, 1);
+    });
+  };
 }
 
 /** Whether `error` or one of its causes lost a conflict as `adapter` classifies them. */

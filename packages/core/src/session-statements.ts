@@ -172,14 +172,14 @@ export class SessionStatements {
 
   #select(knex: Knex, sid: string, now: Knex.Value): Knex.QueryBuilder {
     const t = this.#table;
-    // limit 1, as knex's first() writes it: the key finds one row at most, and the statement stays the one the knex
-    // path has always sent.
+    // The key finds one row at most. The limit is written into the SQL, not bound: a bound LIMIT made an embedded
+    // engine prepare the statement again on every call.
     return t
       .query(knex)
       .select(t.sessColumn, selectExpiry(knex, this.#adapter, t, EXPIRES))
       .where(t.sidColumn, sid)
       .andWhere(t.expiredColumn, '>', this.#bindExpiry(knex, now))
-      .limit(1);
+      .limit(1, { skipBinding: true });
   }
 
   #selectMany(knex: Knex, sids: readonly string[], now: Knex.Value): Knex.QueryBuilder {

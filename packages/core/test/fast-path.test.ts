@@ -105,9 +105,9 @@ describe('the fast path', () => {
     const native = (query: Knex.QueryBuilder): string => query.toSQL().toNative().sql;
     const expiry = knex.raw('?? / 1000.0 as ??', ['expired', 'csk_expires']);
     expect(get!.sql).toBe(
-      native(t.query(knex).select('sess', expiry).where('sid', 'x').andWhere('expired', '>', 1).first()),
+      native(t.query(knex).select('sess', expiry).where('sid', 'x').andWhere('expired', '>', 1).limit(1, { skipBinding: true })),
     );
-    expect(get!.values).toEqual(['s1', expect.any(Number), 1]);
+    expect(get!.values).toEqual(['s1', expect.any(Number)]);
     expect(remove!.sql).toBe(native(t.query(knex).where('sid', 'x').del()));
     // knex orders an insert's columns itself: the values follow the SQL, whatever that order is.
     expect(upsert!.values).toHaveLength(3);

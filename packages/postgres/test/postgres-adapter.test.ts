@@ -126,7 +126,7 @@ describe.each(['pg', 'cockroachdb'])('the SQL the %s client sends', (client: str
     // TimeZone as that store's to_timestamp() does.
     expect(sql).toContain(
       'select "sess", extract(epoch from "expired"::timestamptz) * 1000 as "csk_expires" from "sessions" ' +
-        'where "sid" = $1 and "expired" > $2::timestamptz limit $3',
+        'where "sid" = $1 and "expired" > $2::timestamptz limit 1',
     );
     expect(sql).toContain(
       'update "sessions" set "expired" = $1::timestamptz where "sid" = $2 and "expired" > $3::timestamptz',

@@ -33,7 +33,7 @@ export interface DoubleDialect<R> {
   readonly ddl: readonly string[];
   /** destroy() of several sids: one placeholder per sid. */
   readonly destroyMany: RegExp;
-  /** Whether the row limit of get, length and prune is their first value (SQL Server's `top`) or their last. */
+  /** Whether the row limit of length and prune is their first value (SQL Server's `top`) or their last. */
   readonly limitFirst: boolean;
   /** A bound expiry or "now" in epoch milliseconds, as the database reads it; throws for a value of another form. */
   instant(value: unknown): number;
@@ -79,10 +79,10 @@ export function sessionDouble<R>(dialect: DoubleDialect<R>): SessionDouble<R> {
         rows.set(String(v[0]), { sess: String(v[1]), expires: instant(v[2]) });
         return executed(1);
       case SQL.get: {
-        const [limit, [sid, now]] = limited(v);
+        // The get's limit (one row) is written into its SQL, not bound.
+        const [sid, now] = v;
         const row = rows.get(String(sid));
-        const found = row && row.expires > instant(now) ? [{ sess: text(row.sess), csk_expires: new Date(row.expires) }] : [];
-        return { rows: found.slice(0, limit) };
+        return { rows: row && row.expires > instant(now) ? [{ sess: text(row.sess), csk_expires: new Date(row.expires) }] : [] };
       }
       case SQL.touch: {
         const row = rows.get(String(v[1]));

@@ -25,7 +25,7 @@ export const SQL = {
     'ON [target].[sid] = [source].[sid]\n' +
     'WHEN MATCHED THEN UPDATE SET [sess] = [source].[sess], [expired] = [source].[expired]\n' +
     'WHEN NOT MATCHED THEN INSERT ([sid], [sess], [expired]) VALUES ([source].[sid], [source].[sess], [source].[expired]);',
-  get: 'select top (@p0) [sess], [expired] as [csk_expires] from [sessions] where [sid] = @p1 and [expired] > @p2',
+  get: 'select top (1) [sess], [expired] as [csk_expires] from [sessions] where [sid] = @p0 and [expired] > @p1',
   touch: 'update [sessions] set [expired] = @p0 where [sid] = @p1 and [expired] > @p2;select @@rowcount',
   destroy: 'delete from [sessions] where [sid] = @p0;select @@rowcount',
   all: 'select [sid], [sess] from [sessions] where [expired] > @p0',
