@@ -141,8 +141,8 @@ export class KnexStore extends session.Store {
     return settle(
       this.#runner.run('destroy', async (knex) => {
         const { keys, deleted } = Array.isArray(sid)
-          ? await this.#sessions.removeMany(knex, checkSids(sid))
-          : await this.#sessions.remove(knex, checkSid(sid));
+          ? await this.#sessions.destroyMany(knex, checkSids(sid))
+          : await this.#sessions.destroy(knex, checkSid(sid));
         this.#emitLater('destroy', { sids: keys, deleted } satisfies DestroyEvent);
         return deleted;
       }),
@@ -185,7 +185,7 @@ export class KnexStore extends session.Store {
     return settle(
       this.#runner.run('destroyWhere', async (knex) => {
         const where = this.#filter(filter);
-        const deleted = await this.#sessions.removeWhere(knex, where);
+        const deleted = await this.#sessions.destroyWhere(knex, where);
         this.#emitLater('destroy', { where, deleted } satisfies DestroyEvent);
         return deleted;
       }),
