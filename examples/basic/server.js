@@ -18,10 +18,10 @@ const log = (...parts) => console.log(new Date().toISOString(), ...parts);
 const short = (sid) => `${sid.slice(0, 6)}…`;
 store.on('connect', () => log('store: connected'));
 store.on('disconnect', () => log('store: disconnected, requests run without sessions until it is back'));
-// With an 'error' listener the store reports failed operations and sweep errors here (without one it never emits it).
+// With an 'error' listener the store reports failed operations and prune errors here (without one it never emits it).
 store.on('error', (error) => log('store: error:', error.message));
 store.on('prune', ({ deleted, skipped, ms }) =>
-  log(skipped ? 'store: sweep skipped (another process holds it)' : `store: swept ${deleted} expired in ${ms} ms`),
+  log(skipped ? 'store: prune skipped (another process holds it)' : `store: pruned ${deleted} expired in ${ms} ms`),
 );
 store.on('set', ({ sid, expires }) => log(`store: saved ${short(sid)} until ${expires.toISOString()}`));
 store.on('destroy', ({ sids, where, deleted }) =>

@@ -289,7 +289,7 @@ function settledRss() {
   return process.memoryUsage();
 }
 
-/** Many requests through one store (default sweep on): RSS growth, and what is left running after close(). */
+/** Many requests through one store (default prune on): RSS growth, and what is left running after close(). */
 async function memoryAndHandles(name) {
   const engine = ENGINES[name];
   const before = resources();

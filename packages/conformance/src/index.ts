@@ -1,6 +1,6 @@
 /**
- * The conformance suite every `@csk` dialect package runs: the express-session Store contract, expiry, the sweep,
- * sweep safety, concurrency, JSON, bad input, a property-based fuzz (10,000 cases by default: see `fuzzRuns`), corrupt rows,
+ * The conformance suite every `@csk` dialect package runs: the express-session Store contract, expiry, the prune,
+ * prune safety, concurrency, JSON, bad input, a property-based fuzz (10,000 cases by default: see `fuzzRuns`), corrupt rows,
  * bootstrap, hostile identifiers, the callback contract (partly in a child process) and a real express 5 app, each
  * against the dialect's own database. Rows are checked with knex directly, not through the
  * store's read path.
@@ -33,10 +33,10 @@ import { fuzzCases } from './cases/fuzz.js';
 import { identifierCases } from './cases/identifiers.js';
 import { jsonCases } from './cases/json.js';
 import { optionalMethodCases } from './cases/optional.js';
+import { pruneCases } from './cases/prune.js';
+import { pruneSafetyCases } from './cases/prune-safety.js';
 import { requiredMethodCases } from './cases/required.js';
 import { revokeCases } from './cases/revoke.js';
-import { sweepCases } from './cases/sweep.js';
-import { sweepSafetyCases } from './cases/sweep-safety.js';
 import { tableSetupCases } from './cases/table-setup.js';
 import { touchCases } from './cases/touch.js';
 import type { ConformanceTarget, SuiteContext } from './target.js';
@@ -77,8 +77,8 @@ export function describeStoreConformance(target: ConformanceTarget): void {
     touchCases(ctx);
     optionalMethodCases(ctx);
     expiryCases(ctx);
-    sweepCases(ctx);
-    sweepSafetyCases(ctx);
+    pruneCases(ctx);
+    pruneSafetyCases(ctx);
     concurrencyCases(ctx);
     jsonCases(ctx);
     badInputCases(ctx);

@@ -38,7 +38,7 @@ export interface Scope {
    * keeps milliseconds, a second when it does not. Measured once, in beforeAll.
    */
   readonly expiryTolerance: number;
-  /** A new store (closed in afterAll); defaults to the scope's table and no background sweep. */
+  /** A new store (closed in afterAll); defaults to the scope's table and no background prune. */
   open(options?: Partial<KnexStoreOptions>): KnexStore;
   /** A new unique table name, dropped in afterAll. */
   newTableName(label: string): string;

@@ -147,7 +147,7 @@ function tableOptions(flags: Flags): SessionTableOptions {
   return options as SessionTableOptions;
 }
 
-/** A store that only reads and prunes: it never creates the table, sweeps on its own or takes the fast path. */
+/** A store that only reads and prunes: it never creates the table, prunes on its own or takes the fast path. */
 function openStore({ knex, options }: Context): ConnectSessionKnexStore {
   return new ConnectSessionKnexStore({ ...options, knex, createTable: false, cleanupInterval: 0, fastPath: false });
 }

@@ -22,7 +22,7 @@ export {
   SessionTableMissingError,
   SessionTableShapeError,
   StoreClosedError,
-  SweepGuardError,
+  PruneGuardError,
   createEncryptedSerializer,
   type EncryptedSerializerOptions,
   type Serializer,

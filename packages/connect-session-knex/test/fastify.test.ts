@@ -170,7 +170,7 @@ function describeFastify(target: Target): void {
       expect(((await http().get('/count').set('Cookie', anonymous).expect(200)).body as Count).views).toBe(2);
     });
 
-    it('serves an expired session as none, and the sweep deletes its row', async () => {
+    it('serves an expired session as none, and the prune deletes its row', async () => {
       const first = await http().get('/count').expect(200);
       const cookie = cookieOf(first);
       const { sid } = first.body as Count;

@@ -5,26 +5,26 @@ import type {
   DialectAdapter,
   DialectCapabilities,
   ErrorKind,
-  SweepLock,
+  PruneLock,
   TableCatalog,
 } from './dialect-adapter.js';
 import type { NativeExecutor, NativeExecutorContext } from './native-executor.js';
 import { rowColumns, type SessionRow, type SessionTable } from './session-table.js';
 
 /**
- * Rows deleted per statement by the sweep unless the adapter's capabilities say otherwise, so that no single DELETE
+ * Rows deleted per statement by the prune unless the adapter's capabilities say otherwise, so that no single DELETE
  * holds locks on a huge table for long.
  */
 export const PRUNE_BATCH_SIZE = 1000;
 
-/** What a dialect may do unless its adapter says otherwise: schemas, a LIMITed subquery in the sweep's delete. */
+/** What a dialect may do unless its adapter says otherwise: schemas, a LIMITed subquery in the prune's delete. */
 export const PORTABLE_CAPABILITIES: DialectCapabilities = Object.freeze({
   schemas: true,
   transactionalDdl: false,
   dynamicColumnTypes: false,
   deleteLimit: 'subquery',
-  sweepBatchSize: PRUNE_BATCH_SIZE,
-  sweepRestRatio: 0,
+  pruneBatchSize: PRUNE_BATCH_SIZE,
+  pruneRestRatio: 0,
 });
 
 /** Upstream's table: `sid varchar(255)`, `sess json`, `expired timestamp`; extra columns `varchar(255)`. */
@@ -89,7 +89,7 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
   readonly capabilities: DialectCapabilities = PORTABLE_CAPABILITIES;
   readonly columns: ColumnTypes = PORTABLE_COLUMNS;
   readonly catalog: TableCatalog = PORTABLE_CATALOG;
-  readonly sweepLock?: SweepLock;
+  readonly pruneLock?: PruneLock;
   bindExpiry?(knex: Knex, value: Knex.Value): Knex.Value;
   nativeExecutor?(
     knex: Knex,

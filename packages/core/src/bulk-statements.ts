@@ -84,7 +84,7 @@ export class BulkStatements {
 
   /**
    * Delete rows whose expiry is NULL, which only a table made by hand allows: such a row is never live (no comparison
-   * with NULL holds) and no expiry ever sweeps it. Batched; one indexed query when there is none; stops after a batch
+   * with NULL holds) and no expiry ever prunes it. Batched; one indexed query when there is none; stops after a batch
    * once `stop()` says so.
    */
   async deleteWithoutExpiry(knex: Knex, stop: () => boolean): Promise<number> {

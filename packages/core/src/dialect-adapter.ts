@@ -25,22 +25,22 @@ export interface DialectCapabilities {
   readonly transactionalDdl: boolean;
   /**
    * Whether a column keeps a value of any type whatever its declared type (an embedded engine's): the start-up check
-   * then reads the stored expiries' types instead of the declared one, and the sweep looks for numbers in a date-time
+   * then reads the stored expiries' types instead of the declared one, and the prune looks for numbers in a date-time
    * expiry column.
    */
   readonly dynamicColumnTypes: boolean;
   /**
-   * Where the sweep's batch limit goes: `'subquery'`, `DELETE … WHERE sid IN (SELECT sid … LIMIT n)`, or
+   * Where the prune's batch limit goes: `'subquery'`, `DELETE … WHERE sid IN (SELECT sid … LIMIT n)`, or
    * `'statement'`, `DELETE … LIMIT n` (for engines that refuse LIMIT in an IN subquery).
    */
   readonly deleteLimit: 'subquery' | 'statement';
-  /** The most rows one batch of the sweep deletes. */
-  readonly sweepBatchSize: number;
+  /** The most rows one batch of the prune deletes. */
+  readonly pruneBatchSize: number;
   /**
-   * How long the sweep rests after each full batch, as a multiple of the time that batch took (capped at a second):
-   * with 1, the sweep's statements run at most half of the time, leaving the server to the application. 0: no rest.
+   * How long the prune rests after each full batch, as a multiple of the time that batch took (capped at a second):
+   * with 1, the prune's statements run at most half of the time, leaving the server to the application. 0: no rest.
    */
-  readonly sweepRestRatio: number;
+  readonly pruneRestRatio: number;
 }
 
 /**
@@ -82,11 +82,11 @@ export interface TableCatalog {
 }
 
 /**
- * The lock that lets one store at a time sweep a table. Core opens a transaction for each batch of the sweep, takes
+ * The lock that lets one store at a time prune a table. Core opens a transaction for each batch of the prune, takes
  * the lock in it (never waiting) and deletes only when it got it; a store whose first batch finds it held reports
- * the sweep as skipped.
+ * the prune as skipped.
  */
-export interface SweepLock {
+export interface PruneLock {
   /** Take the lock inside `trx` without waiting: `true` when taken, `false` when another store holds it. */
   take(trx: Knex.Transaction, table: SessionTable): Promise<boolean>;
   /**
@@ -107,7 +107,7 @@ export type ErrorKind = 'unreachable' | 'conflict' | undefined;
 
 /**
  * What a SQL dialect must tell the store; everything else (options, expiry rules, callbacks, serialisation, table
- * bootstrap, the sweep and its lock transaction, retries, errors) lives once in core. Extend `BaseDialectAdapter`,
+ * bootstrap, the prune and its lock transaction, retries, errors) lives once in core. Extend `BaseDialectAdapter`,
  * which holds the portable defaults, and override only what differs.
  */
 export interface DialectAdapter {
@@ -116,8 +116,8 @@ export interface DialectAdapter {
   readonly capabilities: DialectCapabilities;
   readonly columns: ColumnTypes;
   readonly catalog: TableCatalog;
-  /** The sweep's cross-instance lock; without one, batches run unguarded (an embedded engine's single writer). */
-  readonly sweepLock?: SweepLock;
+  /** The prune's cross-instance lock; without one, batches run unguarded (an embedded engine's single writer). */
+  readonly pruneLock?: PruneLock;
   /**
    * The value bound for an expiry of `ms` milliseconds since the epoch (also "now" in comparisons). `knex` is the
    * store's instance, for drivers that need an explicitly typed bind value.

@@ -52,7 +52,7 @@ export interface ColumnMismatch {
 /**
  * The session table exists but is not the table the options describe: it lacks columns the store needs (`missing`
  * lists them), or its expiry column holds what `expiryEncoding` does not say (`mismatch` describes it; `missing` is
- * empty). The store checks at start-up rather than fail on the first request, or lose live sessions to the sweep.
+ * empty). The store checks at start-up rather than fail on the first request, or lose live sessions to the prune.
  */
 export class SessionTableShapeError extends ConnectSessionKnexError {
   readonly table: string;
@@ -68,7 +68,7 @@ export class SessionTableShapeError extends ConnectSessionKnexError {
       const fix = problem.suggested === undefined ? `check the ${problem.option} option` : `set ${problem.option}: '${problem.suggested}'`;
       super(
         `the session table ${table} has the column ${JSON.stringify(problem.column)} holding ${problem.found}: ${fix} ` +
-          '(the store refuses to start rather than read live sessions as expired and sweep them)',
+          '(the store refuses to start rather than read live sessions as expired and prune them)',
       );
       this.table = table;
       this.missing = Object.freeze([]);
@@ -93,16 +93,16 @@ function isNameList(value: readonly string[] | ColumnMismatch): value is readonl
 }
 
 /**
- * The sweep stopped before deleting anything, because the rows it would delete do not look expired on a second
+ * The prune stopped before deleting anything, because the rows it would delete do not look expired on a second
  * reading (`reason: 'second-reading'`: they are live read in another expiry encoding), or because it would delete more
- * than `sweepMaxShare` of the table with no such sweep recently (`reason: 'share'`). Nothing was deleted.
+ * than `pruneMaxShare` of the table with no such prune recently (`reason: 'share'`). Nothing was deleted.
  */
-export class SweepGuardError extends ConnectSessionKnexError {
+export class PruneGuardError extends ConnectSessionKnexError {
   readonly table: string;
   readonly reason: 'second-reading' | 'share';
 
   constructor(table: string, reason: 'second-reading' | 'share', problem: string) {
-    super(`the sweep of ${table} stopped and deleted nothing: ${problem}`);
+    super(`the prune of ${table} stopped and deleted nothing: ${problem}`);
     this.table = table;
     this.reason = reason;
   }

@@ -13,7 +13,7 @@ export type {
   DialectAdapter,
   DialectCapabilities,
   ErrorKind,
-  SweepLock,
+  PruneLock,
   TableCatalog,
 } from './dialect-adapter.js';
 export {
@@ -33,7 +33,7 @@ export {
   isKnex,
   DEFAULT_TTL_MS,
   DEFAULT_CLEANUP_INTERVAL_MS,
-  DEFAULT_SWEEP_MAX_SHARE,
+  DEFAULT_PRUNE_MAX_SHARE,
   DEFAULT_OPERATION_TIMEOUT_MS,
   type KnexStoreOptions,
   type ResolvedOptions,
@@ -62,7 +62,7 @@ export {
   SessionTableMissingError,
   SessionTableShapeError,
   StoreClosedError,
-  SweepGuardError,
+  PruneGuardError,
   type ColumnMismatch,
 } from './errors.js';
 export {

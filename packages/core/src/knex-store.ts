@@ -14,7 +14,7 @@ import { collectStats, type SessionStats, type StatsOptions } from './stats.js';
 import type { DestroyEvent, SetEvent } from './store-events.js';
 import { StoredExpiry } from './stored-expiry.js';
 import { StoredSessions, type FoundSession } from './stored-sessions.js';
-import { Sweeper } from './sweeper.js';
+import { Pruner } from './pruner.js';
 import { adapterTable, checkDialect } from './table-setup.js';
 
 const noop = (): void => {};
@@ -35,7 +35,7 @@ export class KnexStore extends session.Store {
   readonly #expiry: StoredExpiry;
   readonly #sessions: StoredSessions;
   readonly #runner: OperationRunner;
-  readonly #sweeper: Sweeper;
+  readonly #pruner: Pruner;
   #closing: Promise<void> | undefined;
 
   constructor(options: KnexStoreOptions | undefined, adapter: DialectAdapter) {
@@ -60,9 +60,9 @@ export class KnexStore extends session.Store {
     this.#sessions = new StoredSessions(resolved, parts);
     const emit = (event: string, ...args: unknown[]): void => this.#emitLater(event, ...args);
     this.#runner = new OperationRunner(resolved, { knex: this.knex, adapter, table, expiry, retry, emit });
-    this.#sweeper = new Sweeper(resolved, { adapter, table, expiry, bulk, runner: this.#runner, emit });
+    this.#pruner = new Pruner(resolved, { adapter, table, expiry, bulk, runner: this.#runner, emit });
     void this.#runner.ready();
-    this.#sweeper.schedule();
+    this.#pruner.schedule();
   }
 
   /** The dialect adapter in use. */
@@ -76,14 +76,14 @@ export class KnexStore extends session.Store {
   }
 
   /**
-   * The timer of the next background sweep, or `null` when none is scheduled (`cleanupInterval: 0`, a sweep running,
+   * The timer of the next background prune, or `null` when none is scheduled (`cleanupInterval: 0`, a prune running,
    * or after `close()`): connect-session-knex 5's handle, so that its `clearTimeout(store.nextDbCleanup)` still stops
-   * the sweep.
+   * the prune.
    *
    * @deprecated Call `close()`, which also waits for the operations in flight.
    */
   get nextDbCleanup(): NodeJS.Timeout | null {
-    return this.#sweeper.timer ?? null;
+    return this.#pruner.timer ?? null;
   }
 
   /**
@@ -141,8 +141,8 @@ export class KnexStore extends session.Store {
     return settle(
       this.#runner.run('destroy', async (knex) => {
         const { keys, deleted } = Array.isArray(sid)
-          ? await this.#sessions.removeMany(knex, checkSids(sid))
-          : await this.#sessions.remove(knex, checkSid(sid));
+          ? await this.#sessions.destroyMany(knex, checkSids(sid))
+          : await this.#sessions.destroy(knex, checkSid(sid));
         this.#emitLater('destroy', { sids: keys, deleted } satisfies DestroyEvent);
         return deleted;
       }),
@@ -185,7 +185,7 @@ export class KnexStore extends session.Store {
     return settle(
       this.#runner.run('destroyWhere', async (knex) => {
         const where = this.#filter(filter);
-        const deleted = await this.#sessions.removeWhere(knex, where);
+        const deleted = await this.#sessions.destroyWhere(knex, where);
         this.#emitLater('destroy', { where, deleted } satisfies DestroyEvent);
         return deleted;
       }),
@@ -249,25 +249,25 @@ export class KnexStore extends session.Store {
 
   /**
    * Delete expired sessions now, in batches of {@link PRUNE_BATCH_SIZE}. Resolves the number deleted. The background
-   * sweep calls this; a call while a prune is running joins it. Where the adapter has a sweep lock, only one store
-   * on the table deletes at a time: a store that finds the lock held skips the sweep and resolves 0 (the `'prune'`
-   * event, a {@link PruneEvent}, tells a skip from a sweep that found nothing). After `close()` it fails with
+   * prune calls this; a call while a prune is running joins it. Where the adapter has a prune lock, only one store
+   * on the table deletes at a time: a store that finds the lock held skips the prune and resolves 0 (the `'prune'`
+   * event, a {@link PruneEvent}, tells a skip from a prune that found nothing). After `close()` it fails with
    * {@link StoreClosedError}, and a prune running when `close()` is called stops after its current batch. Before its
-   * first batch the sweep guard looks for rows that are live on a second reading of their expiry (epoch seconds in an
-   * `'epoch-ms'` column, say): finding one, it deletes nothing and fails with a {@link SweepGuardError}, which is also
-   * emitted as `'error'` (see the README's "Sweep safety").
+   * first batch the prune guard looks for rows that are live on a second reading of their expiry (epoch seconds in an
+   * `'epoch-ms'` column, say): finding one, it deletes nothing and fails with a {@link PruneGuardError}, which is also
+   * emitted as `'error'` (see the README's "Prune safety").
    */
   prune(callback?: Callback<number>): Promise<number | undefined> {
-    return settle(this.#sweeper.prune(false), callback);
+    return settle(this.#pruner.prune(false), callback);
   }
 
   /**
-   * Stop the sweep, wait for the operations in flight, and destroy the knex instance if the store created it (an
+   * Stop the prune, wait for the operations in flight, and destroy the knex instance if the store created it (an
    * application's own knex is left open). Later operations fail with {@link StoreClosedError}. Idempotent.
    */
   close(callback?: Callback<void>): Promise<void> {
     this.#closing ??= (async () => {
-      this.#sweeper.stop();
+      this.#pruner.stop();
       await this.#runner.close();
       // Before the knex: what the fast path holds on its connections must be released while they are open.
       await this.#sessions.close().catch(noop);

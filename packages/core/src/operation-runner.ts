@@ -97,7 +97,7 @@ export class OperationRunner {
 
   /**
    * Run one operation. Every operation goes through here, whatever runs its statements. `bounded: false` exempts it
-   * from operationTimeout (the sweep, which stops between batches instead).
+   * from operationTimeout (the prune, which stops between batches instead).
    */
   run<T>(operation: string, body: (knex: Knex, now: Knex.Value) => Promise<T>, bounded = true): Promise<T> {
     if (this.#closed) return Promise.reject(new StoreClosedError(operation));

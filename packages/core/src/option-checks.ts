@@ -4,7 +4,7 @@ import { ConfigurationError } from './errors.js';
 import { JSON_SERIALIZER, type Serializer } from './serializer.js';
 import {
   DEFAULT_OPERATION_TIMEOUT_MS,
-  DEFAULT_SWEEP_MAX_SHARE,
+  DEFAULT_PRUNE_MAX_SHARE,
   DEFAULT_TTL_MS,
   EXPIRY_ENCODINGS,
   MAX_TIMER_MS,
@@ -158,10 +158,10 @@ export function corruptSessionPolicy(value: unknown): 'error' | 'delete' {
   return value;
 }
 
-export function sweepMaxShare(value: unknown): number {
-  if (value === undefined) return DEFAULT_SWEEP_MAX_SHARE;
+export function pruneMaxShare(value: unknown): number {
+  if (value === undefined) return DEFAULT_PRUNE_MAX_SHARE;
   if (typeof value !== 'number' || !(value > 0 && value <= 1)) {
-    throw new ConfigurationError('sweepMaxShare', `must be a share above 0 and up to 1 (1: no limit), got ${describe(value)}`);
+    throw new ConfigurationError('pruneMaxShare', `must be a share above 0 and up to 1 (1: no limit), got ${describe(value)}`);
   }
   return value;
 }

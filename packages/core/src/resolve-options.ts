@@ -13,7 +13,7 @@ import {
   operationTimeout,
   resolveTtl,
   serializer,
-  sweepMaxShare,
+  pruneMaxShare,
   tableAndSchema,
   touchAfter,
 } from './option-checks.js';
@@ -28,7 +28,7 @@ const KNOWN_KEYS = new Set([
   'createTable',
   'cleanupInterval',
   'onDbCleanupError',
-  'sweepMaxShare',
+  'pruneMaxShare',
   'ttl',
   'disableTouch',
   'touchAfter',
@@ -69,11 +69,11 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   if (typeof cleanupInterval !== 'number' || Number.isNaN(cleanupInterval) || cleanupInterval > MAX_TIMER_MS) {
     throw new ConfigurationError(
       spelling('cleanupInterval'),
-      `must be a number of milliseconds up to ${MAX_TIMER_MS} (0 disables the sweep), got ${describe(cleanupInterval)}`,
+      `must be a number of milliseconds up to ${MAX_TIMER_MS} (0 disables the prune), got ${describe(cleanupInterval)}`,
     );
   }
 
-  const onDbCleanupError = options.onDbCleanupError === undefined ? logCleanupError : options.onDbCleanupError;
+  const onDbCleanupError = options.onDbCleanupError === undefined ? logPruneError : options.onDbCleanupError;
   if (typeof onDbCleanupError !== 'function') {
     throw new ConfigurationError('onDbCleanupError', `must be a function, got ${describe(onDbCleanupError)}`);
   }
@@ -102,7 +102,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     createTable: boolean(spelling('createTable'), options.createTable, true),
     cleanupInterval: Math.max(0, cleanupInterval),
     onDbCleanupError: onDbCleanupError as (error: unknown) => void,
-    sweepMaxShare: sweepMaxShare(options.sweepMaxShare),
+    pruneMaxShare: pruneMaxShare(options.pruneMaxShare),
     ttl: resolveTtl(options.ttl),
     disableTouch: boolean('disableTouch', options.disableTouch, false),
     touchAfter: touchAfter(options.touchAfter),
@@ -119,6 +119,6 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   });
 }
 
-function logCleanupError(error: unknown): void {
+function logPruneError(error: unknown): void {
   console.error(error);
 }

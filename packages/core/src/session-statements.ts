@@ -15,7 +15,7 @@ interface Native {
   readonly get: Compiled;
   readonly upsert: Compiled;
   readonly touch: Compiled;
-  readonly remove: Compiled;
+  readonly destroy: Compiled;
 }
 
 /** The alias of the expiry a `get` reads beside the session: unlikely to be a column's name. */
@@ -151,11 +151,11 @@ export class SessionStatements {
   }
 
   /** Delete the session of `sid`; resolves the rows deleted. */
-  async remove(knex: Knex, sid: string): Promise<number> {
+  async destroy(knex: Knex, sid: string): Promise<number> {
     const native = this.#native === undefined ? await this.#prepare(knex) : this.#native;
     if (native && native.knex === knex) {
       const deleted = await this.#run(native, (connection) =>
-        native.executor.write(connection, native.remove, valuesOf(native.remove, [sid])),
+        native.executor.write(connection, native.destroy, valuesOf(native.destroy, [sid])),
       );
       if (deleted !== REFUSED) return deleted;
     }
@@ -236,9 +236,9 @@ export class SessionStatements {
       const get = compile('get', this.#select(knex, a, b), 2);
       const upsert = compile('upsert', this.#adapter.upsert(knex, this.#table, row), 3 + extra.length);
       const touch = compile('touch', this.#update(knex, b, a, c), 3);
-      const remove = compile('remove', this.#delete(knex, a), 1);
-      if (!get || !upsert || !touch || !remove) return null;
-      return { knex, executor, get, upsert, touch, remove };
+      const destroy = compile('destroy', this.#delete(knex, a), 1);
+      if (!get || !upsert || !touch || !destroy) return null;
+      return { knex, executor, get, upsert, touch, destroy };
     } catch {
       // A builder knex cannot compile here would fail the same way every time: the knex path reports it per call.
       return null;

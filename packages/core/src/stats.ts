@@ -14,7 +14,7 @@ export interface SessionExpiry {
 export interface SessionStats {
   /** Rows whose expiry is still ahead. */
   readonly live: number;
-  /** Rows whose expiry has passed, which the next sweep deletes. */
+  /** Rows whose expiry has passed, which the next prune deletes. */
   readonly expired: number;
   /** The live session that expires first, or `null` when none is live. */
   readonly oldestLive: SessionExpiry | null;
@@ -26,7 +26,7 @@ export interface SessionStats {
    */
   readonly largest?: { readonly sid: string; readonly bytes: number } | null;
   /**
-   * The expired row whose expiry is the latest, the last the next sweep would delete (with {@link SessionStats.oldest},
+   * The expired row whose expiry is the latest, the last the next prune would delete (with {@link SessionStats.oldest},
    * the range it deletes when `expired` is not 0); present only with `stats({ newestExpired: true })`.
    */
   readonly newestExpired?: SessionExpiry | null;

@@ -3,19 +3,19 @@
  */
 
 /**
- * What a store emits as `'prune'` after each sweep that ran to its end: the rows it deleted, and whether it skipped
- * the sweep because another store on the same table held the sweep lock (then it deleted no expired row) or, where
+ * What a store emits as `'prune'` after each prune that ran to its end: the rows it deleted, and whether it skipped
+ * the prune because another store on the same table held the prune lock (then it deleted no expired row) or, where
  * that lock does not reach (a multi-primary cluster's nodes each hold their own), because its delete collided with
  * another store's (then `deleted` counts the batches done before).
  */
 export interface PruneEvent {
   readonly deleted: number;
   readonly skipped: boolean;
-  /** How long the sweep took, lock included, in milliseconds. */
+  /** How long the prune took, lock included, in milliseconds. */
   readonly ms: number;
 }
 
-/** What a store emits as `'prune-progress'` after each batch of a sweep: the rows deleted so far. */
+/** What a store emits as `'prune-progress'` after each batch of a prune: the rows deleted so far. */
 export interface PruneProgressEvent {
   readonly deleted: number;
 }

@@ -4,10 +4,10 @@ import type { Serializer } from './serializer.js';
 
 /** One day, the expiry of a session whose cookie sets none (as upstream and the peers do). */
 export const DEFAULT_TTL_MS = 86_400_000;
-/** How often expired rows are swept by default. */
+/** How often expired rows are pruned by default. */
 export const DEFAULT_CLEANUP_INTERVAL_MS = 60_000;
-/** The share of the table above which a background sweep stops (see the `sweepMaxShare` option). */
-export const DEFAULT_SWEEP_MAX_SHARE = 0.5;
+/** The share of the table above which a background prune stops (see the `pruneMaxShare` option). */
+export const DEFAULT_PRUNE_MAX_SHARE = 0.5;
 /**
  * The default `operationTimeout`: far above a healthy operation (milliseconds), above a cluster's failover (Galera
  * declares a node gone after about 5 s), and below the 30–60 s at which proxies and load balancers give up on a
@@ -32,18 +32,18 @@ export interface KnexStoreOptions {
   sidFieldName?: string;
   /** Create the table (and its index on the expiry column) when it is missing. Default `true`. */
   createTable?: boolean;
-  /** Milliseconds between sweeps of expired rows; each run waits 50–150 % of it. `0` disables the sweep. Default 60000. */
+  /** Milliseconds between prunes of expired rows; each run waits 50–150 % of it. `0` disables the prune. Default 60000. */
   cleanupInterval?: number;
-  /** Receives the errors of the background sweep. Default: `console.error`. */
+  /** Receives the errors of the background prune. Default: `console.error`. */
   onDbCleanupError?: (error: unknown) => void;
   /**
-   * The largest share of the table's rows (above 0, up to 1) that one background sweep may delete when no sweep of
-   * this store deleted such a share within the last three cleanup intervals: a larger one (after a clock jump, say)
-   * stops before deleting anything and fails with a `SweepGuardError`. The share is counted only when 100 rows or
+   * The largest share of the table's rows (above 0, up to 1) that one background prune may delete when no prune of
+   * this store deleted such a share within the last three intervals: a larger one (after a clock jump, say)
+   * stops before deleting anything and fails with a `PruneGuardError`. The share is counted only when 100 rows or
    * more are expired, and from at most 1,000 live rows. `1` turns this rule off (for sessions that live shorter than
    * `cleanupInterval`). `prune()` called by the application is not held to it. Default `0.5`.
    */
-  sweepMaxShare?: number;
+  pruneMaxShare?: number;
   /**
    * Lifetime in milliseconds of a session whose cookie has neither `expires` nor `maxAge`, or a function of the
    * session returning it. Default one day.
@@ -77,7 +77,7 @@ export interface KnexStoreOptions {
    * Milliseconds after which an operation the database has not answered fails with a `DatabaseError` (whose cause
    * has the code `CSK_OPERATION_TIMEOUT`), so that a request never waits on a connection that stalls (packets
    * dropped, not refused) until TCP gives up, minutes later. It also bounds the wait for a pooled connection. The
-   * statement itself is not cancelled, so a write that timed out may still land. The sweep is not bounded. Default
+   * statement itself is not cancelled, so a write that timed out may still land. The prune is not bounded. Default
    * {@link DEFAULT_OPERATION_TIMEOUT_MS} (10 s); raise it for `all()`, `stats()` or `clear()` on tables of millions of
    * rows; `0` sets no limit.
    */
@@ -87,7 +87,7 @@ export interface KnexStoreOptions {
    * `'error'` (the default) fails the read with an `InvalidSessionError` whose `sid` names the row, and leaves
    * the row alone. `'delete'` treats the row as missing and deletes it: `get` resolves `null`, and `all`, `ids` and
    * `length` skip it (so those two then read every live session, as `all` does). A row whose expiry is NULL (only a
-   * table made by hand allows one) is never live either way; with `'delete'` the sweep deletes it too.
+   * table made by hand allows one) is never live either way; with `'delete'` the prune deletes it too.
    */
   onCorruptSession?: 'error' | 'delete';
   /**
@@ -137,7 +137,7 @@ export interface ResolvedOptions {
   readonly createTable: boolean;
   readonly cleanupInterval: number;
   readonly onDbCleanupError: (error: unknown) => void;
-  readonly sweepMaxShare: number;
+  readonly pruneMaxShare: number;
   readonly ttl: (session: SessionData) => number;
   readonly disableTouch: boolean;
   readonly touchAfter: number;

@@ -117,17 +117,17 @@ export class StoredSessions {
   }
 
   /** Delete the session of `sid`. Resolves its stored id and the rows deleted. */
-  async remove(knex: Knex, sid: string): Promise<{ keys: string[]; deleted: number }> {
+  async destroy(knex: Knex, sid: string): Promise<{ keys: string[]; deleted: number }> {
     this.#touches.forget(sid);
     const key = this.#codec.key(sid);
-    const deleted = await this.#parts.retry(() => this.#statements.remove(knex, key));
+    const deleted = await this.#parts.retry(() => this.#statements.destroy(knex, key));
     // Only when nothing was deleted, so that a sid that merely looks like a hash costs nothing more.
     if (deleted === 0) await this.#refuseStoredIds(knex, [sid]);
     return { keys: [key], deleted };
   }
 
   /** Delete the sessions of `sids`, refused whole before any delete (see `#refuseStoredIds`). */
-  async removeMany(knex: Knex, sids: readonly string[]): Promise<{ keys: string[]; deleted: number }> {
+  async destroyMany(knex: Knex, sids: readonly string[]): Promise<{ keys: string[]; deleted: number }> {
     // Before deleting anything: a mistaken array must not be half carried out.
     await this.#refuseStoredIds(knex, sids);
     for (const one of sids) this.#touches.forget(one);
@@ -173,7 +173,7 @@ export class StoredSessions {
   }
 
   /** Delete every session, live or expired, whose columns hold `where`'s values. Resolves the rows deleted. */
-  removeWhere(knex: Knex, where: Record<string, string>): Promise<number> {
+  destroyWhere(knex: Knex, where: Record<string, string>): Promise<number> {
     return this.#parts.bulk.deleteWhere(knex, where);
   }
 
@@ -196,7 +196,7 @@ export class StoredSessions {
   /** Delete the row of a session whose expiry has already passed: a set or touch of it never revives it. */
   async #removeExpired(knex: Knex, sid: string): Promise<undefined> {
     this.#touches.forget(sid);
-    await this.#parts.retry(() => this.#statements.remove(knex, this.#codec.key(sid)));
+    await this.#parts.retry(() => this.#statements.destroy(knex, this.#codec.key(sid)));
     return undefined;
   }
 

@@ -14,7 +14,7 @@ import { tableIdentifiers, type SessionTable } from './session-table.js';
 /**
  * The options {@link createSessionTable} reads: the store's own, so that a table made ahead of time (in a migration,
  * by the CLI) is the table a store given the same options expects. Options that only a running store uses (the
- * sweep, ttl, …) are accepted and ignored; `knex` is the function's first argument instead.
+ * prune, ttl, …) are accepted and ignored; `knex` is the function's first argument instead.
  */
 export type SessionTableOptions = Omit<KnexStoreOptions, 'knex'>;
 
@@ -142,7 +142,7 @@ export async function bootstrapTable(
     // A table that was there already gains the extra columns of the columns option it lacks.
     if (await ensureSessionTable(knex, adapter, table)) return;
     await addMissingColumns(knex, adapter, table);
-    // A table that was there already may hold its expiries otherwise than expiryEncoding says: never sweep it so.
+    // A table that was there already may hold its expiries otherwise than expiryEncoding says: never prune it so.
     await checkExpiryColumn(knex, adapter, table);
     return;
   }
@@ -230,7 +230,7 @@ async function columnsOf(knex: Knex, adapter: DialectAdapter, table: SessionTabl
 
 /**
  * The session table's columns, typed by the adapter, constrained here: the sid the primary key, sid, sess and expiry
- * not null, the expiry (a date-time, or a bigint of epoch seconds or ms) indexed for the sweep, and each extra column.
+ * not null, the expiry (a date-time, or a bigint of epoch seconds or ms) indexed for the prune, and each extra column.
  */
 export function defineSessionTable(builder: Knex.CreateTableBuilder, adapter: DialectAdapter, table: SessionTable): void {
   const { columns } = adapter;

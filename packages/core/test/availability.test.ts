@@ -262,10 +262,10 @@ describe('operationTimeout', () => {
   });
 });
 
-describe('the sweep lock', () => {
-  it("skips the sweep when the adapter's lock is held elsewhere: prune resolves 0 and reports it skipped", async () => {
+describe('the prune lock', () => {
+  it("skips the prune when the adapter's lock is held elsewhere: prune resolves 0 and reports it skipped", async () => {
     class Held extends RecordingAdapter {
-      override readonly sweepLock = { take: async (): Promise<boolean> => false };
+      override readonly pruneLock = { take: async (): Promise<boolean> => false };
     }
     const fixture = fixtures.store({}, new Held());
     await insertRow(fixture, 'old', Date.now() - 1000);
@@ -281,7 +281,7 @@ describe('the sweep lock', () => {
   it('takes the lock in each batch\'s transaction and deletes in that same transaction', async () => {
     const locked: Knex.Transaction[] = [];
     class Locking extends RecordingAdapter {
-      override readonly sweepLock = {
+      override readonly pruneLock = {
         take: async (trx: Knex.Transaction): Promise<boolean> => {
           locked.push(trx);
           return true;
@@ -305,7 +305,7 @@ describe('the sweep lock', () => {
   it('gives a session-level lock back after each batch, also after a failed delete, and reports the failure', async () => {
     const events: string[] = [];
     class SessionLock extends RecordingAdapter {
-      override readonly sweepLock = {
+      override readonly pruneLock = {
         take: async (): Promise<boolean> => {
           events.push('lock');
           return true;

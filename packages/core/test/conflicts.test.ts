@@ -49,7 +49,7 @@ describe('statements that lose a conflict', () => {
     expect(adapter.callsOf('upsert')).toHaveLength(1);
   });
 
-  it('end a sweep as skipped, not failed: the store it collided with deletes the same rows', async () => {
+  it('end a prune as skipped, not failed: the store it collided with deletes the same rows', async () => {
     const adapter = new ConflictingAdapter();
     const fixture = fixtures.store({}, adapter);
     await fixture.store.set('a', sessionWith({ maxAge: HOUR }));
@@ -59,13 +59,13 @@ describe('statements that lose a conflict', () => {
     await expect(fixture.store.prune()).resolves.toBe(0);
     await new Promise((resolve) => setImmediate(resolve));
     expect(pruned).toMatchObject([{ deleted: 0, skipped: true }]);
-    // The next sweep, without the collision, runs as usual.
+    // The next prune, without the collision, runs as usual.
     await expect(fixture.store.prune()).resolves.toBe(0);
     await new Promise((resolve) => setImmediate(resolve));
     expect(pruned).toMatchObject([{ skipped: true }, { deleted: 0, skipped: false }]);
   });
 
-  it('fail a sweep for any other error, as before', async () => {
+  it('fail a prune for any other error, as before', async () => {
     const adapter = new ConflictingAdapter();
     const fixture = fixtures.store({}, adapter);
     await fixture.store.ready;

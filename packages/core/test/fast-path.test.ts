@@ -98,7 +98,7 @@ describe('the fast path', () => {
     await store.touch('s1', sessionWith({ maxAge: 2 * HOUR }));
     expect(await store.destroy('s1')).toBe(1);
 
-    expect(executor.sent.map((sent) => sent.kind)).toEqual(['upsert', 'get', 'touch', 'remove']);
+    expect(executor.sent.map((sent) => sent.kind)).toEqual(['upsert', 'get', 'touch', 'destroy']);
     expect(adapter.callsOf('upsert')).toEqual([]);
     const [upsert, get, touch, remove] = executor.sent;
     const t = store.table;

@@ -223,7 +223,7 @@ describe('extra columns, destroyWhere and findWhere', () => {
 });
 
 describe('column names and expiry encodings', () => {
-  it.each(['epoch-seconds', 'epoch-ms'] as const)('%s: an integer expiry that expires, sweeps and touches', async (encoding) => {
+  it.each(['epoch-seconds', 'epoch-ms'] as const)('%s: an integer expiry that expires, prunes and touches', async (encoding) => {
     const fixture = fixtures.store({ sessFieldName: 'data', expiredFieldName: 'expires', expiryEncoding: encoding });
     const expires = new Date(Date.now() + HOUR);
     await fixture.store.set('live', sessionWith({ expires }));

@@ -164,7 +164,7 @@ describe('legacy option names', () => {
     ]);
   });
 
-  it('keeps the default sweep for disableDbCleanup: false', () => {
+  it('keeps the default prune for disableDbCleanup: false', () => {
     expect(resolveOptions({ disableDbCleanup: false }).cleanupInterval).toBe(DEFAULT_CLEANUP_INTERVAL_MS);
   });
 

@@ -9,7 +9,7 @@ import {
   type ErrorKind,
   type SessionRow,
   type SessionTable,
-  type SweepLock,
+  type PruneLock,
   type TableCatalog,
 } from '@csk/core';
 
@@ -38,20 +38,22 @@ WHEN NOT MATCHED THEN INSERT (${names.join(', ')}) VALUES (${names.map((name) =>
 }
 
 /**
- * Takes the sweep's application lock without waiting (`@LockTimeout = 0`) and returns sp_getapplock's status: 0 when
+ * Takes the prune's application lock without waiting (`@LockTimeout = 0`) and returns sp_getapplock's status: 0 when
  * granted, negative when another session holds it. Owned by the batch's transaction, which releases it at its commit
  * or rollback; a batch (at most a thousand rows) stays below the row-lock count at which SQL Server escalates to a
  * lock on the whole table.
  */
-export const GET_SWEEP_LOCK = `DECLARE @result int;
+export const GET_PRUNE_LOCK = `DECLARE @result int;
 EXEC @result = sp_getapplock @Resource = ?, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 0;
 SELECT @result AS [result];`;
 
 /**
- * The application-lock resource of a table's sweep (application locks belong to one database): a hash of the schema
+ * The application-lock resource of a table's prune (application locks belong to one database): a hash of the schema
  * and table names, well within the 255 characters sp_getapplock takes.
  */
-export function sweepLockResource(table: SessionTable): string {
+export function pruneLockResource(table: SessionTable): string {
+  // 'sweep' and 'csk-sweep:' are the words of earlier builds, kept byte for byte so that stores of the previous build
+  // and this one still take the same resource and exclude each other.
   const name = `connect-session-knex sweep\0${table.schemaName ?? ''}\0${table.tableName}`;
   return `csk-sweep:${createHash('sha256').update(name).digest('hex')}`;
 }
@@ -108,10 +110,10 @@ export class MssqlAdapter extends BaseDialectAdapter {
     /** Bytes as stored (`len()` counts characters, and `length()` does not exist). */
     sizeOf: (knex, column) => knex.raw('datalength(??)', [column]),
   };
-  /** The application lock {@link GET_SWEEP_LOCK}, owned by the batch's transaction. */
-  override readonly sweepLock: SweepLock = {
+  /** The application lock {@link GET_PRUNE_LOCK}, owned by the batch's transaction. */
+  override readonly pruneLock: PruneLock = {
     take: async (trx, table) => {
-      const rows: Array<{ result?: unknown }> = await trx.raw(GET_SWEEP_LOCK, [sweepLockResource(table)]);
+      const rows: Array<{ result?: unknown }> = await trx.raw(GET_PRUNE_LOCK, [pruneLockResource(table)]);
       return Number(rows[0]?.result) >= 0;
     },
   };

@@ -10,7 +10,7 @@ import {
   type NativeExecutor,
   type SessionRow,
   type SessionTable,
-  type SweepLock,
+  type PruneLock,
   type TableCatalog,
 } from '@csk/core';
 import { Mysql2Executor, MysqljsExecutor, WSREP_NOT_READY_CODE } from './mysql-executor.js';
@@ -45,10 +45,12 @@ const NODE_NOT_READY = 1047;
 const CONFLICT_ERRNOS = new Set([1205, 1213]);
 
 /**
- * The name of a table's sweep lock, computed by the server: GET_LOCK names are server-wide, so the name includes the
- * database (the connection's own when no schema is set), hashed to stay within the 64 characters MySQL allows.
+ * The name of a table's prune lock, computed by the server: GET_LOCK names are server-wide, so the name includes the
+ * database (the connection's own when no schema is set), hashed to stay within the 64 characters MySQL allows. The
+ * 'csk-sweep:' prefix is the word of earlier builds, kept byte for byte so that their stores and these exclude each
+ * other.
  */
-const SWEEP_LOCK_NAME = "concat('csk-sweep:', sha1(concat(coalesce(?, database()), '.', ?)))";
+const PRUNE_LOCK_NAME = "concat('csk-sweep:', sha1(concat(coalesce(?, database()), '.', ?)))";
 
 /** What the store needs to know about the server, read once per knex instance from `SELECT VERSION()`. */
 export interface MysqlServerInfo {
@@ -102,8 +104,8 @@ export class MysqlAdapter extends BaseDialectAdapter {
      * row-lock waits during such a prune), so a cheaper DELETE or another isolation level would not help; leaving the
      * server time does.
      */
-    sweepBatchSize: 500,
-    sweepRestRatio: 1,
+    pruneBatchSize: 500,
+    pruneRestRatio: 1,
   } as const;
   override readonly columns: ColumnTypes = {
     table: (builder) => builder.charset('utf8mb4'),
@@ -131,18 +133,18 @@ export class MysqlAdapter extends BaseDialectAdapter {
   /**
    * `GET_LOCK(name, 0)`, which never waits, on the batch's transaction's connection. The lock belongs to the
    * connection, not to the transaction, so it is given back before the transaction ends and no pooled connection keeps
-   * it. A server-wide lock: it does not hold across the nodes of a Galera cluster, where the sweeps' delete conflicts
-   * are what keeps one sweep at a time.
+   * it. A server-wide lock: it does not hold across the nodes of a Galera cluster, where the prunes' delete conflicts
+   * are what keeps one prune at a time.
    */
-  override readonly sweepLock: SweepLock = {
+  override readonly pruneLock: PruneLock = {
     take: async (trx, table) => {
       const row: { locked?: unknown } | undefined = await trx
-        .select(trx.raw(`get_lock(${SWEEP_LOCK_NAME}, 0) as ??`, [table.schemaName ?? null, table.tableName, 'locked']))
+        .select(trx.raw(`get_lock(${PRUNE_LOCK_NAME}, 0) as ??`, [table.schemaName ?? null, table.tableName, 'locked']))
         .first();
       return Number(row?.locked) === 1;
     },
     release: async (trx, table) => {
-      await trx.raw(`do release_lock(${SWEEP_LOCK_NAME})`, [table.schemaName ?? null, table.tableName]);
+      await trx.raw(`do release_lock(${PRUNE_LOCK_NAME})`, [table.schemaName ?? null, table.tableName]);
     },
   };
   readonly #servers = new WeakMap<Knex, Promise<MysqlServerInfo>>();

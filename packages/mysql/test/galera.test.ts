@@ -111,7 +111,7 @@ describeLive('CSK_GALERA_URLS', 'MariaDB Galera cluster (3 nodes)', (value) => {
       120 * SECOND,
     );
 
-    it('sweeps from three nodes at once: every expired row goes, no sweep fails', async () => {
+    it('prunes from three nodes at once: every expired row goes, no prune fails', async () => {
       const { tableName, stores: nodes } = await openStores();
       tables.push(tableName);
       const adapter = new MysqlAdapter();

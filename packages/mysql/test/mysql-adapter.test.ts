@@ -16,7 +16,7 @@ function recordingStore(client: string, version: string, options: Omit<KnexStore
       if (version === 'fail-once' && versionFailures++ === 0) throw new Error('connection lost');
       return [{ version: version === 'fail-once' ? '8.4.3' : version }];
     }
-    // The sweep lock is free: one store alone.
+    // The prune lock is free: one store alone.
     if (query.sql.startsWith('select get_lock(')) return [{ locked: 1 }];
     return query.sql.startsWith('select') ? [] : 1;
   });
@@ -134,12 +134,12 @@ describe.each(['mysql2', 'mysql', 'mariadb'])('the SQL the %s client sends', (cl
     expect(upserts(queries).every((query) => query.sql.includes(' as `new` '))).toBe(true);
   });
 
-  it('sweeps with DELETE … WHERE expired <= ? LIMIT n (MySQL refuses LIMIT in an IN subquery)', async () => {
+  it('prunes with DELETE … WHERE expired <= ? LIMIT n (MySQL refuses LIMIT in an IN subquery)', async () => {
     const { store, queries, close } = recordingStore(client, '8.4.3');
     await store.prune();
     await close();
-    const sweep = queries.find((query) => query.sql.startsWith('delete'))!;
-    expect(sweep.sql).toBe('delete from `sessions` where `expired` <= ? limit ?');
-    expect(sweep.bindings).toEqual([expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/), 500]);
+    const prune = queries.find((query) => query.sql.startsWith('delete'))!;
+    expect(prune.sql).toBe('delete from `sessions` where `expired` <= ? limit ?');
+    expect(prune.bindings).toEqual([expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/), 500]);
   });
 });

@@ -23,7 +23,7 @@ export {
   SessionTableMissingError,
   SessionTableShapeError,
   StoreClosedError,
-  SweepGuardError,
+  PruneGuardError,
 } from '@csk/core';
 /** Encrypts the stored sessions at rest (AES-256-GCM with key rotation): pass its result as the `serializer` option. */
 export { createEncryptedSerializer } from '@csk/core';

@@ -130,7 +130,7 @@ export class OracleAdapter extends BaseDialectAdapter {
   };
 
   /**
-   * A `Date`, typed TIMESTAMP WITH TIME ZONE when given the knex (the MERGE and the sweep type theirs in any case).
+   * A `Date`, typed TIMESTAMP WITH TIME ZONE when given the knex (the MERGE and the prune type theirs in any case).
    * Left to itself node-oracledb binds a Date as a zone-less TIMESTAMP in Node's local time, which Oracle reads in the
    * session's time zone: thin mode sets that to Node's UTC offset when it connects, so a pooled connection that
    * outlives a daylight-saving change is an hour off.

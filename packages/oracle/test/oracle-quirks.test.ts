@@ -130,7 +130,7 @@ describe('expiry values', () => {
     expect(bare!.type.name).toBe('DB_TYPE_TIMESTAMP');
   });
 
-  it('reach the sweep as TIMESTAMP WITH TIME ZONE', async () => {
+  it('reach the prune as TIMESTAMP WITH TIME ZONE', async () => {
     const { recording, store } = open();
     await store.prune();
     const prune = recording.statements.find((s) => s.sql.startsWith('delete'))!;

@@ -12,7 +12,7 @@ import type { Knex } from 'knex';
 import { KnexStore, createSessionTable as createTableWith, type KnexStoreOptions, type SessionTableOptions } from '@csk/core';
 import { PostgresAdapter } from './postgres-adapter.js';
 
-export { PostgresAdapter, sweepLockKey, type PostgresAdapterOptions } from './postgres-adapter.js';
+export { PostgresAdapter, pruneLockKey, type PostgresAdapterOptions } from './postgres-adapter.js';
 /** The errors every store raises: one base class, and one class per kind of failure. */
 export {
   ConnectSessionKnexError,
@@ -23,7 +23,7 @@ export {
   SessionTableMissingError,
   SessionTableShapeError,
   StoreClosedError,
-  SweepGuardError,
+  PruneGuardError,
 } from '@csk/core';
 /** Encrypts the stored sessions at rest (AES-256-GCM with key rotation): pass its result as the `serializer` option. */
 export { createEncryptedSerializer } from '@csk/core';

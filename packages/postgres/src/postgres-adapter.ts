@@ -10,7 +10,7 @@ import {
   type ErrorKind,
   type NativeExecutor,
   type SessionTable,
-  type SweepLock,
+  type PruneLock,
   type TableCatalog,
 } from '@csk/core';
 import { PgExecutor } from './pg-executor.js';
@@ -36,12 +36,13 @@ const CONFLICT_SQLSTATES = new Set(['40001', '40P01']);
 const NO_ADVISORY_LOCKS = new Set(['42883', '0A000']);
 
 /**
- * The advisory-lock key of a table's sweep: 64 bits of a SHA-256 of its schema and name, as a signed bigint in text
+ * The advisory-lock key of a table's prune: 64 bits of a SHA-256 of its schema and name, as a signed bigint in text
  * (what `pg_try_advisory_lock` is given, and what `pg_locks` shows as `classid` and `objid`, for monitoring).
  * A table named without a schema gets one key whatever the search_path: two such tables in one database then share
- * it, and at worst one sweep waits for the other's next turn.
+ * it, and at worst one prune waits for the other's next turn.
  */
-export function sweepLockKey(table: { readonly schemaName?: string | undefined; readonly tableName: string }): string {
+export function pruneLockKey(table: { readonly schemaName?: string | undefined; readonly tableName: string }): string {
+  // The hash input keeps the word of earlier builds byte for byte: stores of the previous build must keep the same key.
   const name = `connect-session-knex sweep\0${table.schemaName ?? ''}\0${table.tableName}`;
   return createHash('sha256').update(name).digest().readBigInt64BE(0).toString();
 }
@@ -75,8 +76,8 @@ export class PostgresAdapter extends BaseDialectAdapter {
      */
     readExpiry: (knex, column) => knex.raw('extract(epoch from ??::timestamptz) * 1000', [column]),
   };
-  override readonly sweepLock: SweepLock = { take: (trx, table) => this.#takeSweepLock(trx, table) };
-  /** Whether the server has advisory locks; unknown until the first sweep asks. */
+  override readonly pruneLock: PruneLock = { take: (trx, table) => this.#takePruneLock(trx, table) };
+  /** Whether the server has advisory locks; unknown until the first prune asks. */
   #advisoryLocks: boolean | undefined;
 
   constructor(options: PostgresAdapterOptions = {}) {
@@ -134,14 +135,14 @@ export class PostgresAdapter extends BaseDialectAdapter {
    * A transaction-level advisory lock (`pg_try_advisory_xact_lock`, which never waits), which the server releases
    * when the batch's transaction ends: on the one server connection that transaction ran on, so it also holds behind
    * PgBouncer in transaction mode, where a session-level lock and its unlock may reach different server connections.
-   * A server without advisory locks (CockroachDB's kind) sweeps unguarded: the first attempt runs in a savepoint, so
+   * A server without advisory locks (CockroachDB's kind) prunes unguarded: the first attempt runs in a savepoint, so
    * that its error leaves the batch's transaction usable, and the answer is remembered.
    */
-  async #takeSweepLock(trx: Knex.Transaction, table: SessionTable): Promise<boolean> {
+  async #takePruneLock(trx: Knex.Transaction, table: SessionTable): Promise<boolean> {
     if (this.#advisoryLocks === false) return true;
     const take = async (knex: Knex): Promise<boolean> => {
       const rows: Array<{ locked?: unknown }> = await knex.select(
-        knex.raw('pg_try_advisory_xact_lock(?::bigint) as ??', [sweepLockKey(table), 'locked']),
+        knex.raw('pg_try_advisory_xact_lock(?::bigint) as ??', [pruneLockKey(table), 'locked']),
       );
       return rows[0]?.locked === true;
     };

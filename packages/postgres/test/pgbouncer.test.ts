@@ -1,15 +1,15 @@
 import { knex, type Knex } from 'knex';
 import { describeLive } from '@csk/conformance/scenarios/live';
 import type { PruneEvent } from '@csk/core';
-import { PostgresStore, sweepLockKey } from '@csk/postgres';
+import { PostgresStore, pruneLockKey } from '@csk/postgres';
 import { serverConfig } from './targets';
 
 const HOUR = 3_600_000;
 const session = (n: number) => ({ cookie: { originalMaxAge: HOUR, expires: new Date(Date.now() + HOUR) }, n }) as never;
 
-/** Advisory locks on the sweep key of `tableName`, held by any backend of the server. */
-async function sweepLocksHeld(db: Knex, tableName: string): Promise<number> {
-  const key = BigInt.asUintN(64, BigInt(sweepLockKey({ schemaName: undefined, tableName } as never)));
+/** Advisory locks on the prune key of `tableName`, held by any backend of the server. */
+async function pruneLocksHeld(db: Knex, tableName: string): Promise<number> {
+  const key = BigInt.asUintN(64, BigInt(pruneLockKey({ schemaName: undefined, tableName } as never)));
   // A bigint advisory key shows in pg_locks as classid (high 32 bits) and objid (low 32 bits), with objsubid 1.
   const rows: Array<{ n?: unknown }> = await db('pg_locks')
     .count({ n: '*' })
@@ -62,11 +62,11 @@ describeLive('CSK_PGBOUNCER_URL', 'PostgreSQL through PgBouncer (transaction mod
     await Promise.all(stores.map((store) => store.close()));
     await Promise.all(knexes.splice(0).map((k) => k.destroy()));
     // PgBouncer keeps its server connections open: a session-level lock left on one of them would still show here.
-    expect(await sweepLocksHeld(db, tableName)).toBe(0);
-    const swept = reports.filter((report) => !report.skipped).length;
+    expect(await pruneLocksHeld(db, tableName)).toBe(0);
+    const pruned = reports.filter((report) => !report.skipped).length;
     process.stdout.write(
       `[pgbouncer] 4 stores, 25 rounds: ${deleted} of ${inserted} expired rows deleted, ` +
-        `${swept} sweeps ran and ${reports.length - swept} were skipped, 0 sweep locks held after close()\n`,
+        `${pruned} prunes ran and ${reports.length - pruned} were skipped, 0 prune locks held after close()\n`,
     );
   });
 

@@ -8,7 +8,7 @@ const session = (ms: number, data: Record<string, unknown> = {}): SessionData =>
 
 /** Every store operation once, against a knex of `client` with no database behind it; resolves the SQL it received. */
 async function statementsOf(client: string, options: Omit<PostgresStoreOptions, 'knex'> = {}): Promise<RecordedQuery[]> {
-  // The sweep lock is free: one store alone.
+  // The prune lock is free: one store alone.
   const { knex, queries } = recordingKnex(client, (query) =>
     query.sql.startsWith('select pg_try_advisory_xact_lock') ? [{ locked: true }] : query.sql.startsWith('select') ? [] : 1,
   );
@@ -119,7 +119,7 @@ describe.each(['pg', 'cockroachdb'])('the SQL the %s client sends', (client: str
     });
   });
 
-  it('reads, touches and sweeps with "now" bound from Node, never the database clock', async () => {
+  it('reads, touches and prunes with "now" bound from Node, never the database clock', async () => {
     const queries = await statementsOf(client);
     const sql = queries.map((query) => query.sql);
     // Cast in the statement, so that a zone-less timestamp column (connect-pg-simple's) converts in the session's
@@ -141,7 +141,7 @@ describe.each(['pg', 'cockroachdb'])('the SQL the %s client sends', (client: str
   });
 });
 
-describe('the sweep lock', () => {
+describe('the prune lock', () => {
   /** The statements of two prunes, on a recording knex whose advisory-lock call is answered by `lock`. */
   async function twoPrunes(lock: () => unknown[]): Promise<string[]> {
     const { knex, queries } = recordingKnex('pg', (query) =>
@@ -153,7 +153,7 @@ describe('the sweep lock', () => {
       queries.length = 0;
       await store.prune();
       await store.prune();
-      // Without the sweep guard's count, which reads the table before the first batch.
+      // Without the prune guard's count, which reads the table before the first batch.
       return queries.map((query) => query.sql).filter((sql) => !sql.includes('"csk_window"'));
     } finally {
       await store.close();
@@ -180,7 +180,7 @@ describe('the sweep lock', () => {
     ]);
   });
 
-  it('sweeps unguarded on a server without advisory locks (CockroachDB), and stops asking', async () => {
+  it('prunes unguarded on a server without advisory locks (CockroachDB), and stops asking', async () => {
     const missing = () => {
       throw Object.assign(new Error('unknown function: pg_try_advisory_xact_lock()'), { code: '42883' });
     };
@@ -190,7 +190,7 @@ describe('the sweep lock', () => {
     expect(sql.filter((s) => s.startsWith('delete'))).toHaveLength(2);
   });
 
-  it('skips the sweep when another store holds the lock', async () => {
+  it('skips the prune when another store holds the lock', async () => {
     const sql = await twoPrunes(() => [{ locked: false }]);
     expect(sql.filter((s) => s.startsWith('delete'))).toEqual([]);
   });

@@ -133,7 +133,7 @@ describe.each(['sqlite3', 'better-sqlite3'] as const)('SqliteStore on %s', (clie
       }>;
       const details = plan.map((step) => step.detail);
       // Every access to the table is a SEARCH through an index (the sid key or the expired index), never a full SCAN.
-      // The sweep guard's count reads its subquery whole: at most the subquery's LIMIT of rows, found by the index.
+      // The prune guard's count reads its subquery whole: at most the subquery's LIMIT of rows, found by the index.
       expect({ sql: query.sql, scans: details.filter((detail) => /^SCAN (?!csk_window$)/.test(detail)) }).toEqual({
         sql: query.sql,
         scans: [],

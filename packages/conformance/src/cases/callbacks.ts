@@ -121,11 +121,11 @@ export function callbackCases(ctx: SuiteContext): void {
         missing: Group;
         destroyed: Group;
         aborted: Group;
-        sweepErrors: number;
+        pruneErrors: number;
       }>(ctx.target, 'database-errors', tablesForChild(5));
       expect(report.unhandled).toEqual([]);
       expect(report.uncaught).toEqual([]);
-      const { dropped, droppedTouch, missing, destroyed, aborted, sweepErrors } = report.result;
+      const { dropped, droppedTouch, missing, destroyed, aborted, pruneErrors } = report.result;
       expectEachCalledOnceWithError(dropped.calls, 'dropped');
       expectAllResolved(dropped.promises);
       expect(droppedTouch.calls['dropped-touch.touch']).toHaveLength(1);
@@ -136,7 +136,7 @@ export function callbackCases(ctx: SuiteContext): void {
       expectAllResolved(destroyed.promises);
       expectEachCalledOnceWithError(aborted.calls, 'aborted');
       expectAllResolved(aborted.promises);
-      expect(sweepErrors).toBeGreaterThan(0);
+      expect(pruneErrors).toBeGreaterThan(0);
       expect(report.exitCode).toBe(0);
     }, 60_000);
 

@@ -417,7 +417,7 @@ export function columnCases(ctx: SuiteContext): void {
       await expect(store.get(old)).resolves.toBeNull();
     });
 
-    it('prune (the sweep) deletes only the expired rows, and length counts the live ones', async () => {
+    it('prune deletes only the expired rows, and length counts the live ones', async () => {
       await scope.empty(tableName);
       const live = [scope.sid('live'), scope.sid('live')];
       for (const sid of live) await store.set(sid, liveSession());

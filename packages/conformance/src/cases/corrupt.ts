@@ -46,7 +46,7 @@ async function expectTreatedAsMissing(store: KnexStore, scope: Scope, sid: strin
  * Rows the store did not write as it writes them: a `sess` that is no JSON object (invalid JSON, another JSON type, a
  * number, NULL) and an expiry that is NULL. By default a read of one fails with an InvalidSessionError naming the sid;
  * with `onCorruptSession: 'delete'` the row reads as missing and is deleted. A NULL expiry is never live; with
- * 'delete' the sweep deletes it.
+ * 'delete' the prune deletes it.
  */
 export function corruptRowCases(ctx: SuiteContext): void {
   describe('corrupt rows', () => {
@@ -140,7 +140,7 @@ export function corruptRowCases(ctx: SuiteContext): void {
         },
       );
 
-      it("a NULL expiry is never live; with onCorruptSession: 'delete' the sweep deletes it (in batches)", async () => {
+      it("a NULL expiry is never live; with onCorruptSession: 'delete' the prune deletes it (in batches)", async () => {
         await scope.table(loose).del();
         const live = scope.sid('live');
         const session = liveSession({ live: true });
@@ -159,7 +159,7 @@ export function corruptRowCases(ctx: SuiteContext): void {
           await expect(store.ids()).resolves.toEqual([live]);
           await expect(store.allById()).resolves.toEqual({ [live]: roundTrip(session) });
         }
-        // By default the sweep leaves them, like every corrupt row; 'delete' deletes them and counts them.
+        // By default the prune leaves them, like every corrupt row; 'delete' deletes them and counts them.
         await expect(strict.prune()).resolves.toBe(1);
         expect(await rowsIn(scope, loose)).toBe(1 + 1234);
         await expect(lenient.prune()).resolves.toBe(1234);

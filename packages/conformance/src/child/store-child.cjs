@@ -110,7 +110,7 @@ const scenarios = {
 
   /** Database failures with callbacks: every callback gets the error once and nothing is left unhandled. */
   async 'database-errors'() {
-    const [dropped, missing, destroyed, aborted, swept] = config.tables;
+    const [dropped, missing, destroyed, aborted, pruned] = config.tables;
     const knex = createKnex(config.knexConfig);
     const results = {};
 
@@ -146,17 +146,17 @@ const scenarios = {
     const abortedLog = recorder('aborted');
     results.aborted = { promises: await callEveryMethod(d, abortedLog.make), calls: abortedLog.calls };
 
-    // The background sweep failing: its errors go to onDbCleanupError, not to an unhandled rejection.
-    const sweepErrors = [];
+    // The background prune failing: its errors go to onDbCleanupError, not to an unhandled rejection.
+    const pruneErrors = [];
     const e = new Store({
       knex,
-      tableName: swept,
+      tableName: pruned,
       createTable: false,
       cleanupInterval: 20,
-      onDbCleanupError: (error) => sweepErrors.push(describe(error)),
+      onDbCleanupError: (error) => pruneErrors.push(describe(error)),
     });
-    for (let waited = 0; sweepErrors.length < 2 && waited < 5000; waited += 20) await sleep(20);
-    results.sweepErrors = sweepErrors.length;
+    for (let waited = 0; pruneErrors.length < 2 && waited < 5000; waited += 20) await sleep(20);
+    results.pruneErrors = pruneErrors.length;
 
     await sleep(200);
     await Promise.all([a, b, c, d, e].map((store) => store.close()));

@@ -155,7 +155,7 @@ export function describeRecordedStore<Rec extends Recording, St extends KnexStor
       expect(last().values).toEqual(['b', 'c', 'nope']);
 
       await expect(store.prune()).resolves.toBe(3);
-      // The sweep's last DELETE: a dialect with a sweep lock sends the lock's release after it.
+      // The prune's last DELETE: a dialect with a prune lock sends the lock's release after it.
       const prune = [...recording.statements].reverse().find((statement) => statement.sql === SQL.prune);
       expect(prune).toBeDefined();
       target.expectPruneValues(prune!);

@@ -57,7 +57,7 @@ export interface RecordedStoreFactory<Rec extends Recording, St extends KnexStor
   createStore(options: KnexStoreOptions): St;
 }
 
-/** Opens a store (no background sweep, on its own recording); see {@link useRecordedStores}. */
+/** Opens a store (no background prune, on its own recording); see {@link useRecordedStores}. */
 export type OpenRecordedStore<Rec extends Recording, St extends KnexStore, P> = (
   options?: KnexStoreOptions,
   respond?: P,

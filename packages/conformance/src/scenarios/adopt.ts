@@ -9,7 +9,7 @@ export interface AdoptedPeer {
   set(sid: string, session: SessionData): Promise<unknown>;
   touch(sid: string, session: SessionData): Promise<unknown>;
   destroy(sid: string): Promise<unknown>;
-  /** The peer's own sweep of expired sessions. */
+  /** The peer's own prune of expired sessions. */
   prune(): Promise<unknown>;
   /** The ids of the live sessions, where the peer can list them. */
   ids?(): Promise<string[]>;
@@ -78,7 +78,7 @@ export function describeAdoption(target: AdoptionTarget): void {
       await peer.set('peer-ada', written.ada);
       await peer.set('peer-bob', sessionUntil(at.bob!, { user: 'bob' }));
       await peer.set('peer-old', sessionUntil(at.old!, { user: 'old' }));
-      // The table is the peer's: the store neither creates it nor sweeps it in the background.
+      // The table is the peer's: the store neither creates it nor prunes it in the background.
       store = target.createStore({ ...adoption.storeOptions, createTable: false, cleanupInterval: 0 });
       await store.ready;
     });
@@ -141,7 +141,7 @@ export function describeAdoption(target: AdoptionTarget): void {
       await expect(store.get('ours-dan')).resolves.toBeNull();
     });
 
-    it(`prune deletes only the expired rows, and ${peerName}'s own sweep keeps the store's live ones`, async () => {
+    it(`prune deletes only the expired rows, and ${peerName}'s own prune keeps the store's live ones`, async () => {
       await peer.set('peer-old-2', sessionUntil(Date.now() - 10 * MINUTE, { user: 'old-2' }));
       await peer.set('peer-soon', sessionUntil(Date.now() + 10 * MINUTE, { user: 'soon' }));
       await store.set('ours-soon', sessionUntil(Date.now() + 10 * MINUTE, { user: 'ours-soon' }));

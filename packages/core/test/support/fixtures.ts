@@ -17,7 +17,7 @@ export interface Fixture {
 
 /**
  * Opens stores and databases for a test file and closes them after each test (stores first). Stores get
- * `cleanupInterval: 0` unless the test asks for a sweep.
+ * `cleanupInterval: 0` unless the test asks for a prune.
  */
 export function useFixtures(): {
   knex(filename?: string): Knex;

@@ -44,13 +44,13 @@ export const RECORDING_CATALOG: TableCatalog = {
   readExpiry: (knex: Knex, column: string) => knex.raw('?? / 1000.0', [column]),
 };
 
-/** A sweep batch's DELETE: `… where expired <= ? …`. */
-const isSweepDelete = (query: QueryObject): boolean => query.method === 'del' && /<=/.test(query.sql ?? '');
+/** A prune batch's DELETE: `… where expired <= ? …`. */
+const isPruneDelete = (query: QueryObject): boolean => query.method === 'del' && /<=/.test(query.sql ?? '');
 
 /**
  * A dialect adapter for core's own tests. Expiry is stored as integer epoch MICROseconds in a bigint column, an
  * encoding no real dialect uses, so a test passes only if core sends every stored and compared time through
- * `encodeExpiry` and never reads one back itself. It records the table creations, upserts and sweep deletes the store
+ * `encodeExpiry` and never reads one back itself. It records the table creations, upserts and prune deletes the store
  * runs (the deletes through {@link RecordingAdapter.watch}); `before()` makes one fail or wait.
  */
 export class RecordingAdapter extends BaseDialectAdapter {
@@ -76,7 +76,7 @@ export class RecordingAdapter extends BaseDialectAdapter {
     return this.calls.filter((call): call is Extract<RecordedCall, { method: M }> => call.method === method);
   }
 
-  /** Record the sweep's deletes sent through `knex` (and its transactions) as `deleteExpired` calls. */
+  /** Record the prune's deletes sent through `knex` (and its transactions) as `deleteExpired` calls. */
   watch(knex: Knex): void {
     watchers.set(knex.client.config as object, this);
     const proto = Object.getPrototypeOf(knex.client) as { query: QueryFn };
@@ -85,7 +85,7 @@ export class RecordingAdapter extends BaseDialectAdapter {
     const original = proto.query;
     proto.query = async function (this: { config: object }, connection, query) {
       const watcher = watchers.get(this.config);
-      if (watcher && isSweepDelete(query)) {
+      if (watcher && isPruneDelete(query)) {
         const bindings = query.bindings ?? [];
         await watcher.#enter({ method: 'deleteExpired', now: bindings[0] as Knex.Value, limit: Number(bindings.at(-1)) });
       }

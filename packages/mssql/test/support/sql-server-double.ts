@@ -1,8 +1,8 @@
 import { sessionDouble, type SessionDouble } from '@csk/conformance/recorded/session-double';
 import type { Reply } from './recording-sql-server.js';
 
-/** The sweep lock's statement as tedious sends it (the resource is its one parameter), and how a batch ends. */
-export const SWEEP_LOCK_SQL = {
+/** The prune lock's statement as tedious sends it (the resource is its one parameter), and how a batch ends. */
+export const PRUNE_LOCK_SQL = {
   get:
     'DECLARE @result int;\n' +
     "EXEC @result = sp_getapplock @Resource = @p0, @LockMode = 'Exclusive', @LockOwner = 'Transaction', " +
@@ -64,14 +64,14 @@ export function sqlServerDouble(): SessionDouble<Reply> {
     executed: () => undefined,
     alreadyExists: () => new Error("There is already an object named 'sessions' in the database."),
   });
-  // One store alone: the sweep lock is always free (sp_getapplock's status 0, granted).
+  // One store alone: the prune lock is always free (sp_getapplock's status 0, granted).
   const respond = (statement: Parameters<SessionDouble<Reply>['respond']>[0]) => {
-    if (statement.sql === SWEEP_LOCK_SQL.get) return { rows: [{ result: 0 }] };
+    if (statement.sql === PRUNE_LOCK_SQL.get) return { rows: [{ result: 0 }] };
     // The start-up check of the expiry column's declared type (core's expiry-column.ts): the type the store creates.
     if (statement.sql === COLUMN_TYPES_SQL) {
       return { rows: [{ name: 'sid', type: 'nvarchar' }, { name: 'sess', type: 'nvarchar' }, { name: 'expired', type: 'datetime2' }] };
     }
-    // The sweep guard's bounded counts (core's sweep-guard.ts): a table this small never trips its share rule.
+    // The prune guard's bounded counts (core's prune-guard.ts): a table this small never trips its share rule.
     if (statement.sql.endsWith(' as [csk_window]')) return { rows: [{ n: 0 }] };
     return double.respond(statement);
   };

@@ -58,7 +58,7 @@ export function oracleDouble(): SessionDouble<Reply> {
     if (statement.sql === SQL.columnTypes) {
       return { rows: [{ name: 'sid', type: 'VARCHAR2' }, { name: 'sess', type: 'CLOB' }, { name: 'expired', type: 'TIMESTAMP(3) WITH TIME ZONE' }] };
     }
-    // The sweep guard's bounded counts (core's sweep-guard.ts): a table this small never trips its share rule.
+    // The prune guard's bounded counts (core's prune-guard.ts): a table this small never trips its share rule.
     if (statement.sql.endsWith(' "csk_window") where rownum <= :3')) return { rows: [{ n: 0 }] };
     return double.respond(statement);
   };

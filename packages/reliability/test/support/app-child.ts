@@ -41,9 +41,9 @@ const storeOptions = {
   knex: db,
   tableName: config.tableName,
   operationTimeout: config.operationTimeout,
-  // Sweep errors during an outage are expected: count them with the rest rather than print each.
+  // Prune errors during an outage are expected: count them with the rest rather than print each.
   onDbCleanupError: (error: unknown) => {
-    const key = `sweep: ${describe(error)}`;
+    const key = `prune: ${describe(error)}`;
     report.errors[key] = (report.errors[key] ?? 0) + 1;
   },
 };

@@ -3,8 +3,8 @@ import type { DialectAdapter } from './dialect-adapter.js';
 import { rowCount } from './row-count.js';
 import type { SessionTable } from './session-table.js';
 
-/** What one batch of the sweep found: the rows it deleted, or that another store held the sweep's lock. */
-export type SweepBatchResult = { readonly deleted: number } | { readonly locked: true };
+/** What one batch of the prune found: the rows it deleted, or that another store held the prune's lock. */
+export type PruneBatchResult = { readonly deleted: number } | { readonly locked: true };
 
 /**
  * Delete at most `limit` rows whose expiry is at or before `now` (an encoded value, as bound), with the limit where the
@@ -24,23 +24,23 @@ export async function deleteExpired(
 }
 
 /**
- * Delete one batch of expired rows (at most `limit`). Where the adapter has a sweep lock, the batch runs in a
+ * Delete one batch of expired rows (at most `limit`). Where the adapter has a prune lock, the batch runs in a
  * transaction of its own that takes the lock first (never waiting) and deletes only when it got it: a lock the
  * transaction owns then lives exactly as long as the batch, on the one server connection the transaction runs on, so
  * it holds behind a transaction pooler and nothing is left locked when the store closes; a lock the connection owns
  * is given back before the transaction ends. Without a lock, the batch is the delete alone (an embedded database's
- * single writer serialises the sweeps anyway).
+ * single writer serialises the prunes anyway).
  */
-export async function sweepBatch(
+export async function pruneBatch(
   knex: Knex,
   adapter: DialectAdapter,
   table: SessionTable,
   now: Knex.Value,
   limit: number,
-): Promise<SweepBatchResult> {
-  const lock = adapter.sweepLock;
+): Promise<PruneBatchResult> {
+  const lock = adapter.pruneLock;
   if (!lock) return { deleted: await deleteExpired(knex, adapter, table, now, limit) };
-  return knex.transaction(async (trx): Promise<SweepBatchResult> => {
+  return knex.transaction(async (trx): Promise<PruneBatchResult> => {
     if (!(await lock.take(trx, table))) return { locked: true };
     if (!lock.release) return { deleted: await deleteExpired(trx, adapter, table, now, limit) };
     let deleted: number;

@@ -56,9 +56,9 @@ describe('prune', () => {
     expect(await Promise.all([first, second])).toEqual([5, 5]);
   });
 
-  it("deletes in the adapter's sweepBatchSize and, resting between batches, still deletes every expired row", async () => {
+  it("deletes in the adapter's pruneBatchSize and, resting between batches, still deletes every expired row", async () => {
     class Paced extends RecordingAdapter {
-      override readonly capabilities = { ...PORTABLE_CAPABILITIES, sweepBatchSize: 2, sweepRestRatio: 1 };
+      override readonly capabilities = { ...PORTABLE_CAPABILITIES, pruneBatchSize: 2, pruneRestRatio: 1 };
     }
     const fixture = fixtures.store({}, new Paced());
     await addRows(fixture, 5, 1);
@@ -70,7 +70,7 @@ describe('prune', () => {
   it('stops during a rest between batches when close() is called, with no further batch', async () => {
     class Resting extends RecordingAdapter {
       // Far beyond the cap: the rest lasts its longest, which close() falls into.
-      override readonly capabilities = { ...PORTABLE_CAPABILITIES, sweepBatchSize: 2, sweepRestRatio: 1e9 };
+      override readonly capabilities = { ...PORTABLE_CAPABILITIES, pruneBatchSize: 2, pruneRestRatio: 1e9 };
     }
     const fixture = fixtures.store({}, new Resting());
     await addRows(fixture, 5);
@@ -85,8 +85,8 @@ describe('prune', () => {
   });
 });
 
-describe('the background sweep', () => {
-  it("exposes v5's nextDbCleanup: null without a scheduled sweep, else the pending timer (for v5's clearTimeout)", async () => {
+describe('the background prune', () => {
+  it("exposes v5's nextDbCleanup: null without a scheduled prune, else the pending timer (for v5's clearTimeout)", async () => {
     expect(fixtures.store({ cleanupInterval: 0 }).store.nextDbCleanup).toBeNull();
     const fixture = fixtures.store({ cleanupInterval: 60_000 });
     await addRows(fixture, 2);
@@ -118,8 +118,8 @@ describe('the background sweep', () => {
   });
 
   it('stops at close(), which waits for the run in flight', async () => {
-    // Every row expired: only with the share rule off does the background sweep delete them.
-    const fixture = fixtures.store({ cleanupInterval: 5, sweepMaxShare: 1 });
+    // Every row expired: only with the share rule off does the background prune delete them.
+    const fixture = fixtures.store({ cleanupInterval: 5, pruneMaxShare: 1 });
     await addRows(fixture, 2 * PRUNE_BATCH_SIZE + 5);
     const reached = deferred();
     const gate = deferred();
@@ -136,14 +136,14 @@ describe('the background sweep', () => {
     expect(closed).toBe(false);
     gate.resolve();
     await closing;
-    // The run stopped after its current batch, and no sweep ran after close().
+    // The run stopped after its current batch, and no prune ran after close().
     expect(await sids(fixture)).toHaveLength(5);
     await settleTicks(100);
     expect(await sids(fixture)).toHaveLength(5);
   });
 
   it('does not keep the process alive (in a child process)', async () => {
-    const result = await runChild('sweep-timer');
+    const result = await runChild('prune-timer');
     expect(result).toMatchObject({ code: 0, signal: null, stdout: 'done', stderr: '' });
   });
 });

@@ -1,8 +1,8 @@
 import type { PruneEvent } from '@csk/core';
 import { MssqlAdapter, MssqlStore } from '@csk/mssql';
-import { sweepLockResource } from '../src/mssql-adapter.js';
+import { pruneLockResource } from '../src/mssql-adapter.js';
 import { recordingSqlServer, type Responder } from './support/recording-sql-server.js';
-import { SQL, SWEEP_LOCK_SQL, sqlServerDouble } from './support/sql-server-double.js';
+import { SQL, PRUNE_LOCK_SQL, sqlServerDouble } from './support/sql-server-double.js';
 
 const HOUR = 3_600_000;
 
@@ -16,13 +16,13 @@ async function storeOn(respond: Responder) {
   for (let i = 0; i < 3; i += 1) double.rows.set(`old-${i}`, { sess: '{}', expires: now - HOUR });
   const reports: PruneEvent[] = [];
   store.on('prune', (report: PruneEvent) => reports.push(report));
-  const sweep = () => server.statements.slice(server.statements.findIndex((s) => s.sql === SWEEP_LOCK_SQL.get));
+  const prune = () => server.statements.slice(server.statements.findIndex((s) => s.sql === PRUNE_LOCK_SQL.get));
   return {
     store,
     double,
     server,
     reports,
-    sweep,
+    prune,
     close: async () => {
       await store.close();
       await server.knex.destroy();
@@ -32,17 +32,17 @@ async function storeOn(respond: Responder) {
 
 const none: Responder = () => undefined;
 
-describe('the sweep lock on SQL Server (sp_getapplock, verified offline)', () => {
-  it("takes the lock without waiting in the batch's transaction, sweeps, and commits, naming the table by a hashed resource", async () => {
-    const { store, double, reports, sweep, close } = await storeOn(none);
+describe('the prune lock on SQL Server (sp_getapplock, verified offline)', () => {
+  it("takes the lock without waiting in the batch's transaction, prunes, and commits, naming the table by a hashed resource", async () => {
+    const { store, double, reports, prune, close } = await storeOn(none);
     try {
       await expect(store.prune()).resolves.toBe(3);
       await new Promise((resolve) => setImmediate(resolve));
-      const statements = sweep();
-      expect(statements[0]!.sql).toBe(SWEEP_LOCK_SQL.get);
+      const statements = prune();
+      expect(statements[0]!.sql).toBe(PRUNE_LOCK_SQL.get);
       expect(statements.map((s) => s.sql)).toContain(SQL.prune);
-      expect(statements[statements.length - 1]!.sql).toBe(SWEEP_LOCK_SQL.commit);
-      const resource = sweepLockResource(store.table);
+      expect(statements[statements.length - 1]!.sql).toBe(PRUNE_LOCK_SQL.commit);
+      const resource = pruneLockResource(store.table);
       expect(resource).toMatch(/^csk-sweep:[0-9a-f]{64}$/);
       expect(statements[0]!.parameters).toEqual([
         { name: 'p0', declaration: `nvarchar(${resource.length})`, value: resource },
@@ -54,14 +54,14 @@ describe('the sweep lock on SQL Server (sp_getapplock, verified offline)', () =>
     }
   });
 
-  it('skips the sweep when another session holds the lock (status -1): no DELETE', async () => {
+  it('skips the prune when another session holds the lock (status -1): no DELETE', async () => {
     const held: Responder = (statement) =>
-      statement.sql === SWEEP_LOCK_SQL.get ? { rows: [{ result: -1 }] } : undefined;
-    const { store, double, reports, sweep, close } = await storeOn(held);
+      statement.sql === PRUNE_LOCK_SQL.get ? { rows: [{ result: -1 }] } : undefined;
+    const { store, double, reports, prune, close } = await storeOn(held);
     try {
       await expect(store.prune()).resolves.toBe(0);
       await new Promise((resolve) => setImmediate(resolve));
-      expect(sweep().map((s) => s.sql)).toEqual([SWEEP_LOCK_SQL.get, SWEEP_LOCK_SQL.commit]);
+      expect(prune().map((s) => s.sql)).toEqual([PRUNE_LOCK_SQL.get, PRUNE_LOCK_SQL.commit]);
       expect(double.rows.size).toBe(3);
       expect(reports).toEqual([{ deleted: 0, skipped: true, ms: expect.any(Number) }]);
     } finally {
@@ -69,16 +69,16 @@ describe('the sweep lock on SQL Server (sp_getapplock, verified offline)', () =>
     }
   });
 
-  it("rolls the batch's transaction back, and so releases the lock, when the sweep fails, and reports the error", async () => {
+  it("rolls the batch's transaction back, and so releases the lock, when the prune fails, and reports the error", async () => {
     const failing: Responder = (statement) => {
       if (statement.sql === SQL.prune) throw new Error('Transaction (Process ID 53) was deadlocked');
       return undefined;
     };
-    const { store, sweep, close } = await storeOn(failing);
+    const { store, prune, close } = await storeOn(failing);
     try {
       await expect(store.prune()).rejects.toMatchObject({ name: 'DatabaseError', operation: 'prune' });
-      const statements = sweep();
-      expect(statements[statements.length - 1]!.sql).toBe(SWEEP_LOCK_SQL.rollback);
+      const statements = prune();
+      expect(statements[statements.length - 1]!.sql).toBe(PRUNE_LOCK_SQL.rollback);
     } finally {
       await close();
     }

@@ -1,26 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Knex } from 'knex';
 import { describeLive } from '@csk/conformance/scenarios/live';
-import type { KnexStore, PruneEvent, SweepLock } from '@csk/core';
-import { sweepLockKey } from '@csk/postgres';
+import type { KnexStore, PruneEvent, PruneLock } from '@csk/core';
+import { pruneLockKey } from '@csk/postgres';
 import { directKnex, mariadb, postgres, uniqueTable, type Engine } from './support/engines.js';
 
 /** Stores on one table, as several application instances would run them: each with its own knex and pool. */
 const INSTANCES = 4;
-/** Expired rows: several batches of the sweep, so that the winner holds the lock while the others ask for it. */
+/** Expired rows: several batches of the prune, so that the winner holds the lock while the others ask for it. */
 const EXPIRED = 4_500;
 /**
- * A pause before each batch of the sweep, so that on a loaded machine the winner surely still holds the lock when the
+ * A pause before each batch of the prune, so that on a loaded machine the winner surely still holds the lock when the
  * slowest of the others asks for it (a store asking after the winner finished would find nothing left, and rightly
- * sweep: that would not be the simultaneous prune this test is about).
+ * prune: that would not be the simultaneous prune this test is about).
  */
 const BATCH_PAUSE_MS = 100;
 
-/** Whether nobody holds the table's sweep lock: asked from a connection of the test's own. */
+/** Whether nobody holds the table's prune lock: asked from a connection of the test's own. */
 type LockIsFree = (db: Knex, tableName: string) => Promise<boolean>;
 
 const pgLockIsFree: LockIsFree = async (db, tableName) => {
-  const key = sweepLockKey({ schemaName: undefined, tableName } as Parameters<typeof sweepLockKey>[0]);
+  const key = pruneLockKey({ schemaName: undefined, tableName } as Parameters<typeof pruneLockKey>[0]);
   // A bigint advisory key shows in pg_locks as classid (high 32 bits) and objid (low 32 bits), with objsubid 1.
   const high = Number(BigInt.asUintN(64, BigInt(key)) >> 32n);
   const low = Number(BigInt.asUintN(32, BigInt(key)));
@@ -37,11 +37,11 @@ const mariadbLockIsFree: LockIsFree = async (db, tableName) => {
   return Number(row.free) === 1;
 };
 
-/** Take the table's sweep lock from a connection of the test's own, as another instance mid-sweep would hold it. */
+/** Take the table's prune lock from a connection of the test's own, as another instance mid-prune would hold it. */
 type HoldLock = (db: Knex, tableName: string) => Promise<() => Promise<void>>;
 
 const pgHold: HoldLock = async (db, tableName) => {
-  const key = sweepLockKey({ schemaName: undefined, tableName } as Parameters<typeof sweepLockKey>[0]);
+  const key = pruneLockKey({ schemaName: undefined, tableName } as Parameters<typeof pruneLockKey>[0]);
   const trx = await db.transaction();
   await trx.raw('select pg_advisory_xact_lock(?::bigint)', [key]);
   return async () => {
@@ -58,9 +58,9 @@ const mariadbHold: HoldLock = async (db, tableName) => {
   };
 };
 
-function sweepLockSuite(engine: Engine, lockIsFree: LockIsFree, hold: HoldLock): void {
-  describeLive(engine.variable, `${engine.name}: one sweeper at a time`, (url) => {
-    const tableName = uniqueTable('sweep');
+function pruneLockSuite(engine: Engine, lockIsFree: LockIsFree, hold: HoldLock): void {
+  describeLive(engine.variable, `${engine.name}: one pruner at a time`, (url) => {
+    const tableName = uniqueTable('prune');
     const knexes: Knex[] = [];
     let stores: KnexStore[] = [];
     let db: Knex;
@@ -72,13 +72,13 @@ function sweepLockSuite(engine: Engine, lockIsFree: LockIsFree, hold: HoldLock):
         knexes.push(knex);
         const store = engine.createStore({ knex, tableName, cleanupInterval: 0 });
         // Each batch holds the lock a while before its delete, as a slow one would.
-        const lock = store.adapter.sweepLock!;
-        const take: SweepLock['take'] = async (trx, table) => {
+        const lock = store.adapter.pruneLock!;
+        const take: PruneLock['take'] = async (trx, table) => {
           const taken = await lock.take(trx, table);
           if (taken) await new Promise((resolve) => setTimeout(resolve, BATCH_PAUSE_MS));
           return taken;
         };
-        Object.defineProperty(store.adapter, 'sweepLock', { value: { ...lock, take } });
+        Object.defineProperty(store.adapter, 'pruneLock', { value: { ...lock, take } });
         stores.push(store);
       }
       await Promise.all(stores.map((store) => store.ready));
@@ -112,13 +112,13 @@ function sweepLockSuite(engine: Engine, lockIsFree: LockIsFree, hold: HoldLock):
       return Promise.all(reports.map(async (report, i) => ({ deleted: counts[i]!, report: await report })));
     }
 
-    it(`${INSTANCES} instances prune at once: exactly one sweeps, the others skip, the lock is then free`, async () => {
+    it(`${INSTANCES} instances prune at once: exactly one prunes, the others skip, the lock is then free`, async () => {
       await addExpired(EXPIRED);
       const cookie = { originalMaxAge: 3_600_000, expires: new Date(Date.now() + 3_600_000) };
       await stores[0]!.set('live', { cookie } as never);
       const outcomes = await pruneTogether();
-      const sweepers = outcomes.filter((outcome) => !outcome.report.skipped);
-      expect(sweepers).toEqual([
+      const pruners = outcomes.filter((outcome) => !outcome.report.skipped);
+      expect(pruners).toEqual([
         { deleted: EXPIRED, report: { deleted: EXPIRED, skipped: false, ms: expect.any(Number) } },
       ]);
       expect(outcomes.filter((outcome) => outcome.report.skipped)).toHaveLength(INSTANCES - 1);
@@ -127,11 +127,11 @@ function sweepLockSuite(engine: Engine, lockIsFree: LockIsFree, hold: HoldLock):
       expect(await lockIsFree(db, tableName)).toBe(true);
       process.stdout.write(
         `[reliability] ${engine.name}: ${INSTANCES} instances pruned ${EXPIRED} expired rows at once: ` +
-          `${sweepers.length} swept, ${outcomes.length - sweepers.length} skipped, lock free afterwards\n`,
+          `${pruners.length} pruned, ${outcomes.length - pruners.length} skipped, lock free afterwards\n`,
       );
     });
 
-    it('every instance skips while another holds the lock, and sweeps once it is released', async () => {
+    it('every instance skips while another holds the lock, and prunes once it is released', async () => {
       await addExpired(10);
       const release = await hold(db, tableName);
       try {
@@ -148,11 +148,11 @@ function sweepLockSuite(engine: Engine, lockIsFree: LockIsFree, hold: HoldLock):
       expect(await lockIsFree(db, tableName)).toBe(true);
     });
 
-    it('releases the lock when the sweep fails', async () => {
+    it('releases the lock when the prune fails', async () => {
       await addExpired(3);
       const broken = engine.createStore({ knex: knexes[0]!, tableName, cleanupInterval: 0 });
       await broken.ready;
-      // A sweep that fails inside the lock: its delete is made invalid SQL for the engine (the other LIMIT form).
+      // A prune that fails inside the lock: its delete is made invalid SQL for the engine (the other LIMIT form).
       const { capabilities } = broken.adapter;
       const deleteLimit = capabilities.deleteLimit === 'statement' ? 'subquery' : 'statement';
       Object.defineProperty(broken.adapter, 'capabilities', { value: { ...capabilities, deleteLimit } });
@@ -177,13 +177,13 @@ function sweepLockSuite(engine: Engine, lockIsFree: LockIsFree, hold: HoldLock):
   });
 }
 
-sweepLockSuite(postgres, pgLockIsFree, pgHold);
-sweepLockSuite(mariadb, mariadbLockIsFree, mariadbHold);
+pruneLockSuite(postgres, pgLockIsFree, pgHold);
+pruneLockSuite(mariadb, mariadbLockIsFree, mariadbHold);
 
-describe('the sweep lock key', () => {
+describe('the prune lock key', () => {
   it('differs between tables and schemas, and is a bigint', () => {
     const key = (schemaName: string | undefined, tableName: string) =>
-      sweepLockKey({ schemaName, tableName } as Parameters<typeof sweepLockKey>[0]);
+      pruneLockKey({ schemaName, tableName } as Parameters<typeof pruneLockKey>[0]);
     expect(key(undefined, 'sessions')).toMatch(/^-?\d+$/);
     expect(key(undefined, 'sessions')).toBe(key(undefined, 'sessions'));
     expect(key(undefined, 'sessions')).not.toBe(key(undefined, 'sessions2'));

@@ -5,12 +5,12 @@ import type { SuiteContext } from '../target.js';
 import { HOUR, MINUTE, liveSession, waitFor, withCallback } from '../util.js';
 
 /**
- * No sweep may lose live sessions: the expiry column is checked against `expiryEncoding` at start-up, and the sweep
- * guard stops a sweep whose rows look live on a second reading, or a background sweep that would delete more than
- * `sweepMaxShare` of the table.
+ * No prune may lose live sessions: the expiry column is checked against `expiryEncoding` at start-up, and the prune
+ * guard stops a prune whose rows look live on a second reading, or a background prune that would delete more than
+ * `pruneMaxShare` of the table.
  */
-export function sweepSafetyCases(ctx: SuiteContext): void {
-  describe('sweep safety', () => {
+export function pruneSafetyCases(ctx: SuiteContext): void {
+  describe('prune safety', () => {
     const scope = useScope(ctx, { label: 'safe' });
 
     const rowCount = async (tableName: string): Promise<number> =>
@@ -57,7 +57,7 @@ export function sweepSafetyCases(ctx: SuiteContext): void {
       await expect(right.length()).resolves.toBe(3);
     });
 
-    it('epoch seconds written into an epoch-ms table after start-up stop the sweep: nothing is deleted, and it says why', async () => {
+    it('epoch seconds written into an epoch-ms table after start-up stop the prune: nothing is deleted, and it says why', async () => {
       const tableName = scope.newTableName('late');
       const store = scope.open({ tableName, expiryEncoding: 'epoch-ms' });
       await store.ready;
@@ -69,22 +69,22 @@ export function sweepSafetyCases(ctx: SuiteContext): void {
         ['secs-2', Math.floor((now + 2 * HOUR) / 1000)],
         ['ms-old', now - HOUR],
       ]);
-      await expect(store.prune()).rejects.toMatchObject({ name: 'SweepGuardError', reason: 'second-reading' });
+      await expect(store.prune()).rejects.toMatchObject({ name: 'PruneGuardError', reason: 'second-reading' });
       await waitFor("the 'error' event", () => events.length > 0);
-      expect(events[0]).toMatchObject({ name: 'SweepGuardError', reason: 'second-reading' });
+      expect(events[0]).toMatchObject({ name: 'PruneGuardError', reason: 'second-reading' });
       expect((events[0] as Error).message).toMatch(/expiryEncoding/);
       expect(await rowCount(tableName)).toBe(3);
       // With a callback: called once with the error, and the promise resolves.
       const outcome = await withCallback<number>((done) => store.prune(done));
       expect(outcome).toMatchObject({ calls: 1, promise: 'resolved' });
-      expect((outcome.error as Error | null)?.name).toBe('SweepGuardError');
+      expect((outcome.error as Error | null)?.name).toBe('PruneGuardError');
 
       // Rows in epoch seconds that are expired read either way are no reason to stop.
       await scope.table(tableName).whereIn('sid', ['secs-1', 'secs-2']).update({ expired: Math.floor((now - HOUR) / 1000) });
       await expect(store.prune()).resolves.toBe(3);
     });
 
-    it('on an engine whose columns keep any type, numbers written into a timestamp table after start-up stop the sweep', async () => {
+    it('on an engine whose columns keep any type, numbers written into a timestamp table after start-up stop the prune', async () => {
       const tableName = scope.newTableName('num');
       const store = scope.open({ tableName });
       await store.ready;
@@ -92,7 +92,7 @@ export function sweepSafetyCases(ctx: SuiteContext): void {
       if (!store.adapter.capabilities.dynamicColumnTypes) return;
       await store.set(scope.sid('live'), liveSession());
       await writeRaw(tableName, [['ms-live', Date.now() + HOUR]]);
-      await expect(store.prune()).rejects.toMatchObject({ name: 'SweepGuardError', reason: 'second-reading' });
+      await expect(store.prune()).rejects.toMatchObject({ name: 'PruneGuardError', reason: 'second-reading' });
       expect(await rowCount(tableName)).toBe(2);
     });
 
@@ -111,13 +111,13 @@ export function sweepSafetyCases(ctx: SuiteContext): void {
           tableName,
         );
 
-      it('a background sweep that would delete more than sweepMaxShare of the table stops; prune() by the application deletes them', async () => {
+      it('a background prune that would delete more than pruneMaxShare of the table stops; prune() by the application deletes them', async () => {
         const tableName = await crowded('share', 150);
         const errors: unknown[] = [];
         const store: KnexStore = scope.open({ tableName, cleanupInterval: 50, onDbCleanupError: (error) => errors.push(error) });
-        await waitFor('the guard to stop a background sweep', () => errors.length > 0);
-        expect(errors[0]).toMatchObject({ name: 'SweepGuardError', reason: 'share' });
-        expect((errors[0] as Error).message).toMatch(/sweepMaxShare/);
+        await waitFor('the guard to stop a background prune', () => errors.length > 0);
+        expect(errors[0]).toMatchObject({ name: 'PruneGuardError', reason: 'share' });
+        expect((errors[0] as Error).message).toMatch(/pruneMaxShare/);
         expect(await rowCount(tableName)).toBe(155);
         await store.close();
 
@@ -126,34 +126,34 @@ export function sweepSafetyCases(ctx: SuiteContext): void {
         expect(await rowCount(tableName)).toBe(5);
       });
 
-      it('with sweepMaxShare: 1 the background sweep deletes them', async () => {
+      it('with pruneMaxShare: 1 the background prune deletes them', async () => {
         const tableName = await crowded('all', 150);
         const errors: unknown[] = [];
-        scope.open({ tableName, cleanupInterval: 50, sweepMaxShare: 1, onDbCleanupError: (error) => errors.push(error) });
-        await waitFor('the background sweep to delete the expired rows', async () => (await rowCount(tableName)) === 5);
+        scope.open({ tableName, cleanupInterval: 50, pruneMaxShare: 1, onDbCleanupError: (error) => errors.push(error) });
+        await waitFor('the background prune to delete the expired rows', async () => (await rowCount(tableName)) === 5);
         expect(errors).toEqual([]);
       });
 
-      it('below 100 expired rows, or with most rows live, the background sweep runs', async () => {
+      it('below 100 expired rows, or with most rows live, the background prune runs', async () => {
         const tableName = await crowded('few', 99);
         const errors: unknown[] = [];
         scope.open({ tableName, cleanupInterval: 50, onDbCleanupError: (error) => errors.push(error) });
-        await waitFor('the background sweep to delete the expired rows', async () => (await rowCount(tableName)) === 5);
+        await waitFor('the background prune to delete the expired rows', async () => (await rowCount(tableName)) === 5);
         const mostlyLive = await crowded('most', 0);
         const live = scope.open({ tableName: mostlyLive });
         for (let i = 0; i < 150; i += 1) await live.set(scope.sid('more'), liveSession());
         await addExpired(mostlyLive, 140, 'old');
         scope.open({ tableName: mostlyLive, cleanupInterval: 50, onDbCleanupError: (error) => errors.push(error) });
-        await waitFor('the background sweep to delete the expired rows', async () => (await rowCount(mostlyLive)) === 155);
+        await waitFor('the background prune to delete the expired rows', async () => (await rowCount(mostlyLive)) === 155);
         expect(errors).toEqual([]);
       });
 
-      it('after a large prune(), the background sweep of the same store may delete as large a share again', async () => {
+      it('after a large prune(), the background prune of the same store may delete as large a share again', async () => {
         const tableName = await crowded('hist', 150);
         const store = scope.open({ tableName, cleanupInterval: 2000 });
         await expect(store.prune()).resolves.toBe(150);
         await addExpired(tableName, 150, 'again');
-        await waitFor('the background sweep to delete them', async () => (await rowCount(tableName)) === 5, 10_000);
+        await waitFor('the background prune to delete them', async () => (await rowCount(tableName)) === 5, 10_000);
       });
     });
   });

@@ -1,4 +1,4 @@
-// A store with a pending sweep timer, on a knex the application destroys without closing the store: the process
+// A store with a pending prune timer, on a knex the application destroys without closing the store: the process
 // must still exit on its own (the timer is unref'd). Then a store that owns its knex, closed: exits as well.
 import { KnexStore } from '../../../src/index.js';
 import { memoryKnex } from '../fixtures.js';

@@ -4,10 +4,10 @@ import { useScope } from '../scope.js';
 import type { SuiteContext } from '../target.js';
 import { MINUTE, errorName, liveSession, sleep, waitFor, withCallback } from '../util.js';
 
-/** The expiry sweep: prune(), the background timer, and close() stopping it. */
-export function sweepCases(ctx: SuiteContext): void {
-  describe('sweep of expired rows', () => {
-    const scope = useScope(ctx, { label: 'sweep' });
+/** Pruning expired rows: prune(), the background timer, and close() stopping it. */
+export function pruneCases(ctx: SuiteContext): void {
+  describe('prune of expired rows', () => {
+    const scope = useScope(ctx, { label: 'prune' });
 
     const expiredRows = (count: number, prefix: string) =>
       Array.from({ length: count }, (_, i) => ({
@@ -35,24 +35,24 @@ export function sweepCases(ctx: SuiteContext): void {
       expect(again).toMatchObject({ error: null, value: 3, calls: 1 });
     });
 
-    it('the background sweep deletes expired rows on its own', async () => {
+    it('the background prune deletes expired rows on its own', async () => {
       const tableName = scope.newTableName('bg');
       const store = scope.open({ tableName, cleanupInterval: 50 });
       await store.ready;
       const live = scope.sid('live');
       await store.set(live, liveSession());
       await scope.writeRows(expiredRows(30, 'bg'), tableName);
-      await waitFor('the sweep to delete the expired rows', async () => (await scope.readRows(tableName)).length === 1);
+      await waitFor('the prune to delete the expired rows', async () => (await scope.readRows(tableName)).length === 1);
       expect((await scope.readRows(tableName)).map((row) => row.sid)).toEqual([live]);
     });
 
-    it('close() stops the background sweep', async () => {
+    it('close() stops the background prune', async () => {
       const tableName = scope.newTableName('stop');
       const store = scope.open({ tableName, cleanupInterval: 50 });
       await store.ready;
       await store.close();
       await scope.writeRows(expiredRows(5, 'kept'), tableName);
-      // Several sweep periods: a sweep still running would have deleted them by now.
+      // Several prune periods: a prune still running would have deleted them by now.
       await sleep(400);
       expect(await scope.readRows(tableName)).toHaveLength(5);
       const after = await withCallback<number>((done) => store.prune(done));
@@ -73,7 +73,7 @@ export function sweepCases(ctx: SuiteContext): void {
         expect((await scope.readRows(tableName)).map((row) => row.sid)).toEqual([live]);
       }
       await Promise.all(stores.map((store) => store.close()));
-      // Nothing of theirs holds the lock now: a store opened later sweeps rather than skipping.
+      // Nothing of theirs holds the lock now: a store opened later prunes rather than skipping.
       await scope.writeRows(expiredRows(3, 'later'), tableName);
       const later = scope.open({ tableName, cleanupInterval: 0 });
       const report = new Promise((resolve) => later.once('prune', resolve));
@@ -81,7 +81,7 @@ export function sweepCases(ctx: SuiteContext): void {
       await expect(report).resolves.toMatchObject({ deleted: 3, skipped: false });
     });
 
-    it('hands errors of the background sweep to onDbCleanupError', async () => {
+    it('hands errors of the background prune to onDbCleanupError', async () => {
       const errors: unknown[] = [];
       const store = scope.open({
         tableName: scope.newTableName('err'),
@@ -89,7 +89,7 @@ export function sweepCases(ctx: SuiteContext): void {
         cleanupInterval: 50,
         onDbCleanupError: (error) => errors.push(error),
       });
-      await waitFor('a sweep error', () => errors.length > 0);
+      await waitFor('a prune error', () => errors.length > 0);
       await store.close();
       expect(errorName(errors[0])).toBe('SessionTableMissingError');
     });
