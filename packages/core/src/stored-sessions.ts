@@ -97,7 +97,7 @@ export class StoredSessions {
     const extra = extraValues(this.#options.columns, session);
     const now = Date.now();
     const expires = this.#liveExpiry(session, now);
-    if (expires === undefined) return this.#removeExpired(knex, sid);
+    if (expires === undefined) return this.#destroyExpired(knex, sid);
     const expired = this.#parts.expiry.encode(expires);
     await this.#parts.retry(() => this.#statements.upsert(knex, { sid: key, sess, expired, extra }));
     this.#touches.wrote(sid, now);
@@ -108,7 +108,7 @@ export class StoredSessions {
   async touch(knex: Knex, sid: string, session: SessionData, nowValue: Knex.Value): Promise<void> {
     const now = Date.now();
     const expires = this.#liveExpiry(session, now);
-    if (expires === undefined) return this.#removeExpired(knex, sid);
+    if (expires === undefined) return this.#destroyExpired(knex, sid);
     // Within touchAfter of this process's last expiry write for the sid: no statement at all.
     if (this.#touches.skip(sid, now)) return;
     const expired = this.#parts.expiry.encode(expires);
@@ -187,14 +187,14 @@ export class StoredSessions {
     return this.#statements.close();
   }
 
-  /** The session's expiry in ms, or `undefined` when it has already passed (its row is then deleted). */
+  /** The session's expiry in ms, or `undefined` when it has already passed (the caller then destroys its row). */
   #liveExpiry(session: SessionData, now: number): number | undefined {
     const expires = expiryOf(session, now, this.#options.ttl);
     return expires > now ? expires : undefined;
   }
 
   /** Delete the row of a session whose expiry has already passed: a set or touch of it never revives it. */
-  async #removeExpired(knex: Knex, sid: string): Promise<undefined> {
+  async #destroyExpired(knex: Knex, sid: string): Promise<undefined> {
     this.#touches.forget(sid);
     await this.#parts.retry(() => this.#statements.destroy(knex, this.#codec.key(sid)));
     return undefined;
