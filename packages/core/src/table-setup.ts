@@ -76,8 +76,7 @@ export function adapterTable(adapter: DialectAdapter, options: ResolvedOptions):
 function checkIdentifiers(adapter: DialectAdapter, table: SessionTable): void {
   const { maxIdentifierLength: limit, refusedIdentifierCharacters: refused = [] } = adapter.capabilities;
   for (const [option, name] of tableIdentifiers(table)) {
-    const dropped = refused.filter((character) => name.includes(character));
-    if (dropped.length > 0) {
+    if (refused.some((character) => name.includes(character))) {
       const list = refused.map((character) => `"${character}"`).join(' or ');
       throw new ConfigurationError(option, `must not contain ${list} on ${adapter.name} (knex drops them from names)`);
     }
