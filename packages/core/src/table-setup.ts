@@ -9,6 +9,7 @@ import {
 } from './errors.js';
 import { checkExpiryColumn } from './expiry-column.js';
 import { resolveOptions, type KnexStoreOptions, type ResolvedOptions } from './options.js';
+import { lostConflict } from './retry.js';
 import { tableIdentifiers, type SessionTable } from './session-table.js';
 
 /**
@@ -116,8 +117,14 @@ export async function ensureSessionTable(knex: Knex, adapter: DialectAdapter, ta
     await (inTransaction && adapter.capabilities.transactionalDdl ? knex.transaction(create) : create(knex));
     return true;
   } catch (error) {
-    // If even the check fails, the creation's error is the one worth reporting.
-    if (await adapter.catalog.hasTable(knex, table).catch(() => false)) return false;
+    // If even the check fails, the creation's error is the one worth reporting, unless the check lost a conflict (on
+    // a multi-primary cluster, with another node's CREATE TABLE of this table): then that is the error, which the
+    // store's start-up retries like any conflict, and the table is found on the next round.
+    const found = await adapter.catalog.hasTable(knex, table).catch((checkError: unknown) => {
+      if (lostConflict(adapter, checkError)) throw checkError;
+      return false;
+    });
+    if (found) return false;
     throw error;
   }
 }

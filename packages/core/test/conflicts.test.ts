@@ -1,7 +1,8 @@
-import type { ErrorKind, PruneEvent } from '../src/index.js';
+import type { Knex } from 'knex';
+import type { ErrorKind, PruneEvent, SessionTable } from '../src/index.js';
 import { CONFLICT_RETRIES } from '../src/retry.js';
 import { readRows, sessionWith, useFixtures } from './support/fixtures.js';
-import { RecordingAdapter } from './support/recording-adapter.js';
+import { RECORDING_CATALOG, RecordingAdapter } from './support/recording-adapter.js';
 
 const fixtures = useFixtures();
 const HOUR = 3_600_000;
@@ -71,5 +72,30 @@ describe('statements that lose a conflict', () => {
     await fixture.store.ready;
     adapter.before('deleteExpired', () => Promise.reject(new Error('disk full')));
     await expect(fixture.store.prune()).rejects.toMatchObject({ name: 'DatabaseError' });
+  });
+});
+
+describe('a start-up racing another creator of the table', () => {
+  it('runs again when the check after its failed CREATE TABLE loses a conflict, and becomes ready', async () => {
+    // As on a multi-primary cluster: this store's CREATE fails because another node created the table, and the
+    // catalog read that should find that table loses a conflict with the other node's DDL.
+    const checks: Array<'missing' | 'conflict' | 'real'> = ['missing', 'conflict'];
+    class Racing extends ConflictingAdapter {
+      override readonly catalog = {
+        ...RECORDING_CATALOG,
+        hasTable: async (knex: Knex, table: SessionTable): Promise<boolean> => {
+          const next = checks.shift() ?? 'real';
+          if (next === 'conflict') throw conflict();
+          return next === 'missing' ? false : RECORDING_CATALOG.hasTable(knex, table);
+        },
+      };
+    }
+    const adapter = new Racing().before('defineTable', () => {
+      throw new Error('table already exists');
+    });
+    const fixture = fixtures.store({}, adapter);
+    await expect(fixture.store.ready).resolves.toBeUndefined();
+    await fixture.store.set('a', sessionWith({ maxAge: HOUR }));
+    expect((await readRows(fixture)).map(({ sid }) => sid)).toEqual(['a']);
   });
 });
