@@ -17,8 +17,9 @@ import { rowColumns, type SessionRow, type SessionTable } from './session-table.
  */
 export const PRUNE_BATCH_SIZE = 1000;
 
-/** What a dialect may do unless its adapter says otherwise: schemas, a LIMITed subquery in the prune's delete. */
+/** What a dialect may do unless its adapter says otherwise: a server, schemas, a LIMITed subquery in the prune's delete. */
 export const PORTABLE_CAPABILITIES: DialectCapabilities = Object.freeze({
+  remote: true,
   schemas: true,
   transactionalDdl: false,
   dynamicColumnTypes: false,

@@ -9,6 +9,11 @@ import type { SessionRow, SessionTable } from './session-table.js';
 export interface DialectCapabilities {
   /** The values of `knex.client.dialect` this adapter serves; the store refuses a knex of another. Default: any. */
   readonly dialects?: readonly string[];
+  /**
+   * Whether every statement is a round trip to a server, as opposed to an engine running inside the process: then the
+   * store gathers the calls of one event-loop turn into one statement by default (the `coalesce` option).
+   */
+  readonly remote: boolean;
   /** Whether the table may live in a schema (`schemaName`, or a dotted `tableName`); when not, both are refused. */
   readonly schemas: boolean;
   /**

@@ -75,4 +75,4 @@ export {
 } from './table-setup.js';
 export { type SessionExpiry, type SessionStats, type StatsOptions } from './stats.js';
 export { decodeExpiry } from './stored-expiry.js';
-export type { CoalescedRead } from './read-coalescer.js';
+export type { StoredRead } from './session-statements.js';

@@ -57,7 +57,8 @@ export class KnexStore extends session.Store {
     const retry = conflictRetry(adapter);
     const bulk = new BulkStatements(table, retry);
     const parts = { adapter, table, knex: this.knex, ownsKnex: this.#ownsKnex, expiry, bulk, retry };
-    this.#sessions = new StoredSessions(resolved, parts);
+    const coalesce = resolved.coalesce ?? adapter.capabilities.remote;
+    this.#sessions = new StoredSessions({ ...resolved, coalesce }, parts);
     const emit = (event: string, ...args: unknown[]): void => this.#emitLater(event, ...args);
     this.#runner = new OperationRunner(resolved, { knex: this.knex, adapter, table, expiry, retry, emit });
     this.#pruner = new Pruner(resolved, { adapter, table, expiry, bulk, runner: this.#runner, emit });

@@ -2,7 +2,6 @@ import type { Knex } from 'knex';
 import { compile, placeholder, valuesOf, type CompiledStatement as Compiled } from './compiled-statement.js';
 import type { DialectAdapter } from './dialect-adapter.js';
 import type { NativeExecutor, NativeExecutorContext } from './native-executor.js';
-import type { CoalescedRead } from './read-coalescer.js';
 import { rowCount } from './row-count.js';
 import type { SessionRow, SessionTable } from './session-table.js';
 import { decodeExpiry, selectExpiry } from './stored-expiry.js';
@@ -16,6 +15,14 @@ interface Native {
   readonly upsert: Compiled;
   readonly touch: Compiled;
   readonly destroy: Compiled;
+}
+
+/** What reading one sid finds: its stored `sess` value and expiry (epoch ms), or `found: false`. */
+export interface StoredRead {
+  readonly found: boolean;
+  readonly value?: unknown;
+  /** `undefined` when the column holds no instant. */
+  readonly expires?: number;
 }
 
 /** The alias of the expiry a `get` reads beside the session: unlikely to be a column's name. */
@@ -44,8 +51,8 @@ export class SessionStatements {
   #preparing: Promise<Native | null> | undefined;
   /** For an executor that shares connections: the connection the calls of one event-loop turn share. */
   readonly #leases = new TurnLeases();
-  /** The compiled reads of several sids, by their count (`null`: knex compiled that one unexpectedly). */
-  readonly #getMany = new Map<number, Compiled | null>();
+  /** The compiled statements on several sids, by kind and count (`null`: knex compiled that one unexpectedly). */
+  readonly #many = new Map<string, Compiled | null>();
 
   /**
    * `bindExpiry` turns an encoded expiry into what a statement holds (the adapter's cast, where it has one): every
@@ -72,7 +79,7 @@ export class SessionStatements {
    * The stored `sess` value of a live session and its stored expiry in epoch ms (`undefined` when the column holds
    * no instant); `found: false` when there is none.
    */
-  async get(knex: Knex, sid: string, now: Knex.Value): Promise<{ found: boolean; value?: unknown; expires?: number }> {
+  async get(knex: Knex, sid: string, now: Knex.Value): Promise<StoredRead> {
     const encoding = this.#table.expiryEncoding;
     const native = this.#native === undefined ? await this.#prepare(knex) : this.#native;
     if (native && native.knex === knex) {
@@ -95,31 +102,19 @@ export class SessionStatements {
    * The stored `sess` values and expiries of the live sessions among `sids` (distinct), by sid: one statement for all of them,
    * compiled once per count of sids on the fast path.
    */
-  async getMany(knex: Knex, sids: readonly string[], now: Knex.Value): Promise<Map<string, CoalescedRead>> {
+  async getMany(knex: Knex, sids: readonly string[], now: Knex.Value): Promise<Map<string, StoredRead>> {
     const encoding = this.#table.expiryEncoding;
-    const native = this.#native === undefined ? await this.#prepare(knex) : this.#native;
-    const found = new Map<string, CoalescedRead>();
-    if (native && native.knex === knex) {
-      let statement = this.#getMany.get(sids.length);
-      if (statement === undefined) {
-        const stand = sids.map((_, i) => placeholder(i));
-        statement = compile(`get${sids.length}`, this.#selectMany(knex, stand, placeholder(sids.length)), sids.length + 1) ?? null;
-        this.#getMany.set(sids.length, statement);
-      }
-      const compiled = statement;
-      if (compiled) {
-        const rows = await this.#run(native, (connection) =>
-          native.executor.read(connection, compiled, valuesOf(compiled, [...sids, now])),
-        );
-        if (rows !== REFUSED) {
-          for (const row of rows) found.set(String(row[0]), { found: true, value: row[1], expires: decodeExpiry(row[2], encoding) });
-          return found;
-        }
-      }
+    const found = new Map<string, StoredRead>();
+    const rows = await this.#runMany(knex, 'get', sids.length, [...sids, now], (db, args) =>
+      this.#selectMany(db, args.slice(0, -1) as string[], args[args.length - 1] as Knex.Value),
+    );
+    if (rows) {
+      for (const row of rows) found.set(String(row[0]), { found: true, value: row[1], expires: decodeExpiry(row[2], encoding) });
+      return found;
     }
     const t = this.#table;
-    const rows: Record<string, unknown>[] = await this.#selectMany(knex, sids, now);
-    for (const row of rows) {
+    const records: Record<string, unknown>[] = await this.#selectMany(knex, sids, now);
+    for (const row of records) {
       found.set(String(row[t.sidColumn]), { found: true, value: row[t.sessColumn], expires: decodeExpiry(row[EXPIRES], encoding) });
     }
     return found;
@@ -148,6 +143,18 @@ export class SessionStatements {
       if (changed !== REFUSED) return changed;
     }
     return rowCount(await this.#update(knex, sid, expired, now));
+  }
+
+  /**
+   * Set the expiries of the sessions among `touches` (sid to expiry, sids distinct) that are still live at `now`, with
+   * one statement; resolves the rows changed.
+   */
+  async touchMany(knex: Knex, touches: ReadonlyMap<string, Knex.Value>, now: Knex.Value): Promise<number> {
+    const entries = [...touches];
+    const changed = await this.#runMany(knex, 'touch', entries.length, [...entries.flat(), now], (db, args) =>
+      this.#updateMany(db, pairs(args.slice(0, -1)), args[args.length - 1] as Knex.Value),
+    );
+    return changed ?? rowCount(await this.#updateMany(knex, entries, now));
   }
 
   /** Delete the session of `sid`; resolves the rows deleted. */
@@ -191,6 +198,21 @@ export class SessionStatements {
       .andWhere(t.expiredColumn, '>', this.#bindExpiry(knex, now));
   }
 
+  /** `UPDATE … SET expired = CASE sid WHEN … THEN … ELSE expired END`: the ELSE also gives the CASE the column's type. */
+  #updateMany(knex: Knex, touches: ReadonlyArray<readonly [string, Knex.Value]>, now: Knex.Value): Knex.QueryBuilder {
+    const t = this.#table;
+    const cases = touches.map(() => 'when ? then ?').join(' ');
+    const bindings = touches.flatMap(([sid, expired]) => [sid, this.#bindExpiry(knex, expired)]);
+    return t
+      .query(knex)
+      .whereIn(
+        t.sidColumn,
+        touches.map(([sid]) => sid),
+      )
+      .andWhere(t.expiredColumn, '>', this.#bindExpiry(knex, now))
+      .update({ [t.expiredColumn]: knex.raw(`case ?? ${cases} else ?? end`, [t.sidColumn, ...bindings, t.expiredColumn]) });
+  }
+
   #update(knex: Knex, sid: string, expired: Knex.Value, now: Knex.Value): Knex.QueryBuilder {
     const t = this.#table;
     return t
@@ -203,6 +225,37 @@ export class SessionStatements {
   #delete(knex: Knex, sid: string): Knex.QueryBuilder {
     const t = this.#table;
     return t.query(knex).where(t.sidColumn, sid).del();
+  }
+
+  /**
+   * Run the statement on `count` sids that `build` makes, on the fast path: compiled once per kind and count, with
+   * `args` for its values (`build` is given stand-ins for them). Resolves `undefined` when the knex path must run it.
+   */
+  async #runMany<K extends 'get' | 'touch'>(
+    knex: Knex,
+    kind: K,
+    count: number,
+    args: readonly unknown[],
+    build: (knex: Knex, args: readonly unknown[]) => Knex.QueryBuilder,
+  ): Promise<(K extends 'get' ? ReadonlyArray<readonly unknown[]> : number) | undefined> {
+    const native = this.#native === undefined ? await this.#prepare(knex) : this.#native;
+    if (!native || native.knex !== knex) return undefined;
+    const key = `${kind}${count}`;
+    let statement = this.#many.get(key);
+    if (statement === undefined) {
+      const stand = args.map((_, i) => placeholder(i));
+      statement = compile(key, build(knex, stand), args.length) ?? null;
+      this.#many.set(key, statement);
+    }
+    const compiled = statement;
+    if (!compiled) return undefined;
+    const executor = native.executor;
+    const result = await this.#run<unknown>(native, (connection) =>
+      kind === 'get'
+        ? executor.read(connection, compiled, valuesOf(compiled, args))
+        : executor.write(connection, compiled, valuesOf(compiled, args)),
+    );
+    return result === REFUSED ? undefined : (result as K extends 'get' ? ReadonlyArray<readonly unknown[]> : number);
   }
 
   /** Decide, once, whether the statements run natively; concurrent first calls share the decision. */
@@ -275,4 +328,11 @@ export class SessionStatements {
       await client.releaseConnection(connection);
     }
   }
+}
+
+/** `[a, b, c, d]` as `[[a, b], [c, d]]`. */
+function pairs(flat: readonly unknown[]): Array<[string, Knex.Value]> {
+  const out: Array<[string, Knex.Value]> = [];
+  for (let i = 0; i < flat.length; i += 2) out.push([flat[i] as string, flat[i + 1] as Knex.Value]);
+  return out;
 }

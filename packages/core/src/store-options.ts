@@ -66,13 +66,15 @@ export interface KnexStoreOptions {
    */
   fastPath?: boolean;
   /**
-   * Gather the `get`s that arrive within one turn of the event loop (under load: the requests a server parses
-   * together) and read their sessions with one statement (`WHERE sid IN (…)`), instead of one statement and one pooled
-   * connection each. Each `get` answers as it would alone (a corrupt or missing row fails or misses only its own
-   * caller); a failed statement fails the `get`s it carried. The cost: a `get` waits for the end of the current turn
-   * (a `setImmediate`) before its statement leaves. Default `false`.
+   * Gather the `get`s, and the `touch`es, that arrive within one turn of the event loop (under load: the requests a
+   * server parses together) and send each kind as one statement (`WHERE sid IN (…)`; an `UPDATE` whose `CASE` gives
+   * each sid its own expiry), instead of one statement and one pooled connection per call. Each call answers as it
+   * would alone (a corrupt or missing row fails or misses only its own caller); a failed statement fails the calls it
+   * carried. The cost: a call waits for the end of the current turn (a `setImmediate`) before its statement leaves,
+   * which on an idle server is microseconds. Default: `true` where every statement is a round trip to a server (the
+   * adapter's `capabilities.remote`), `false` on an engine embedded in the process, which has no round trip to save.
    */
-  coalesceReads?: boolean;
+  coalesce?: boolean;
   /**
    * Milliseconds after which an operation the database has not answered fails with a `DatabaseError` (whose cause
    * has the code `CSK_OPERATION_TIMEOUT`), so that a request never waits on a connection that stalls (packets
@@ -142,7 +144,8 @@ export interface ResolvedOptions {
   readonly disableTouch: boolean;
   readonly touchAfter: number;
   readonly fastPath: boolean;
-  readonly coalesceReads: boolean;
+  /** `undefined`: the dialect's default (see `DialectCapabilities.remote`). */
+  readonly coalesce: boolean | undefined;
   readonly operationTimeout: number;
   readonly onCorruptSession: 'error' | 'delete';
   readonly columns: ReadonlyArray<ExtraColumn>;

@@ -7,13 +7,13 @@ import { InvalidSessionError } from './errors.js';
 import { expiryOf } from './expiry.js';
 import { extraValues } from './input-checks.js';
 import type { ResolvedOptions } from './options.js';
-import { ReadCoalescer } from './read-coalescer.js';
 import type { Retry } from './retry.js';
 import { SessionCodec } from './session-codec.js';
-import { SessionStatements } from './session-statements.js';
+import { SessionStatements, type StoredRead } from './session-statements.js';
 import type { SetEvent } from './store-events.js';
 import { withStoredExpiry, type StoredExpiry } from './stored-expiry.js';
 import { TouchThrottle } from './touch-throttle.js';
+import { TurnBatch } from './turn-batch.js';
 
 /** One session `findWhere` found: its stored id and the session. */
 export interface FoundSession {
@@ -22,11 +22,16 @@ export interface FoundSession {
   readonly session: SessionData;
 }
 
+const NOT_FOUND: StoredRead = Object.freeze({ found: false });
+
 /** The options {@link StoredSessions} reads. */
 export type StoredSessionsOptions = Pick<
   ResolvedOptions,
-  'serializer' | 'hashSid' | 'onCorruptSession' | 'columns' | 'ttl' | 'touchAfter' | 'fastPath' | 'coalesceReads'
->;
+  'serializer' | 'hashSid' | 'onCorruptSession' | 'columns' | 'ttl' | 'touchAfter' | 'fastPath'
+> & {
+  /** Whether the gets and touches of one event-loop turn are sent together (the `coalesce` option, resolved). */
+  readonly coalesce: boolean;
+};
 
 /** What {@link StoredSessions} needs from its store. */
 export interface StoredSessionsParts {
@@ -52,8 +57,9 @@ export class StoredSessions {
   readonly #codec: SessionCodec;
   readonly #statements: SessionStatements;
   readonly #touches: TouchThrottle;
-  /** With `coalesceReads`: the reads of one event-loop turn, sent as one statement. */
-  readonly #reads: ReadCoalescer | undefined;
+  /** With `coalesce`: the reads, and the touches, of one event-loop turn, each sent as one statement. */
+  readonly #readBatch: TurnBatch<undefined, StoredRead> | undefined;
+  readonly #touchBatch: TurnBatch<Knex.Value, number> | undefined;
 
   constructor(options: StoredSessionsOptions, parts: StoredSessionsParts) {
     const { adapter, table, knex, expiry, retry } = parts;
@@ -66,19 +72,30 @@ export class StoredSessions {
       bindExpiry: (db, value) => expiry.bind(db, value),
     }));
     this.#touches = new TouchThrottle(options.touchAfter);
-    this.#reads = options.coalesceReads
-      ? new ReadCoalescer(
-          (sid) => retry(() => statements.get(knex, sid, expiry.encode(Date.now()))),
-          (sids) => retry(() => statements.getMany(knex, sids, expiry.encode(Date.now()))),
-        )
-      : undefined;
+    if (!options.coalesce) return;
+    // "now" is taken when the batch leaves: a session that expired while it waited is neither read nor revived.
+    this.#readBatch = new TurnBatch({
+      one: (sid) => retry(() => statements.get(knex, sid, expiry.encode(Date.now()))),
+      many: async (sids) => {
+        const found = await retry(() => statements.getMany(knex, [...sids.keys()], expiry.encode(Date.now())));
+        return (sid) => found.get(sid) ?? NOT_FOUND;
+      },
+    });
+    this.#touchBatch = new TurnBatch({
+      one: (sid, expired) => retry(() => statements.touch(knex, sid, expired, expiry.encode(Date.now()))),
+      many: async (touches) => {
+        const changed = await retry(() => statements.touchMany(knex, touches, expiry.encode(Date.now())));
+        // One count for the batch: each touch learns it changed its row only when every row changed.
+        return () => (changed >= touches.size ? 1 : 0);
+      },
+    });
   }
 
   /** The live session of `sid`, with `cookie.expires` as the expiry column holds it; `null` when there is none. */
   async read(knex: Knex, sid: string, now: Knex.Value): Promise<SessionData | null> {
     const key = this.#codec.key(sid);
-    const row = this.#reads
-      ? await this.#reads.read(key)
+    const row = this.#readBatch
+      ? await this.#readBatch.add(key, undefined)
       : await this.#parts.retry(() => this.#statements.get(knex, key, now));
     if (!row.found) return null;
     let session = this.#codec.decode(row.value, key);
@@ -112,7 +129,10 @@ export class StoredSessions {
     // Within touchAfter of this process's last expiry write for the sid: no statement at all.
     if (this.#touches.skip(sid, now)) return;
     const expired = this.#parts.expiry.encode(expires);
-    const changed = await this.#parts.retry(() => this.#statements.touch(knex, this.#codec.key(sid), expired, nowValue));
+    const key = this.#codec.key(sid);
+    const changed = this.#touchBatch
+      ? await this.#touchBatch.add(key, expired)
+      : await this.#parts.retry(() => this.#statements.touch(knex, key, expired, nowValue));
     if (changed > 0) this.#touches.wrote(sid, now);
   }
 

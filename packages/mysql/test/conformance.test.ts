@@ -15,13 +15,13 @@ describeLive('CSK_MYSQL_URL', 'MySQL/MariaDB server', (url) => {
       isolated: { packageDir, storeModule, storeExport: 'MysqlStore', knexConfig },
     });
   }
-  // The whole suite again with the reads of one event-loop turn sent as one statement.
+  // The whole suite again with every call sent on its own (coalesce, on by default here, off).
   const knexConfig = serverConfig(url, CLIENTS[0]);
   describeStoreConformance({
-    name: `MySQL/MariaDB (${CLIENTS[0]}, coalesceReads)`,
+    name: `MySQL/MariaDB (${CLIENTS[0]}, coalesce off)`,
     fuzzRuns: SECONDARY_FUZZ_RUNS,
     createKnex: () => knex(knexConfig),
-    createStore: (options) => createStore({ coalesceReads: true, ...options }),
+    createStore: (options) => createStore({ coalesce: false, ...options }),
     isolated: { packageDir, storeModule, storeExport: 'MysqlStore', knexConfig },
   });
 });

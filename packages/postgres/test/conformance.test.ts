@@ -22,12 +22,12 @@ describeLive('CSK_PG_URL', 'PostgreSQL server', (url) => {
     createStore,
     isolated: { packageDir, storeModule, storeExport: 'PostgresStore', knexConfig },
   });
-  // The whole suite again with the reads of one event-loop turn sent as one statement.
+  // The whole suite again with every call sent on its own (coalesce, on by default here, off).
   describeStoreConformance({
-    name: 'PostgreSQL (pg, coalesceReads)',
+    name: 'PostgreSQL (pg, coalesce off)',
     fuzzRuns: SECONDARY_FUZZ_RUNS,
     createKnex: () => knex(knexConfig),
-    createStore: (options) => createStore({ coalesceReads: true, ...options }),
+    createStore: (options) => createStore({ coalesce: false, ...options }),
     isolated: { packageDir, storeModule, storeExport: 'PostgresStore', knexConfig },
   });
 });

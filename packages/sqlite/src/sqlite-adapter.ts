@@ -26,6 +26,8 @@ export class SqliteAdapter extends BaseDialectAdapter {
   override readonly capabilities = {
     ...PORTABLE_CAPABILITIES,
     dialects: ['sqlite3'],
+    /** In the process: a statement costs no round trip, so gathering calls into one would only delay them. */
+    remote: false,
     /** An attached database is SQLite's only "schema", and knex cannot create the expiry index in one. */
     schemas: false,
     /** A column keeps any value whatever its declared type: the expiry checks read the stored values' types instead. */

@@ -31,7 +31,7 @@ for (const client of ['sqlite3', 'better-sqlite3'] as const) {
   }
 }
 
-// The whole suite again with the reads of one event-loop turn sent as one statement.
+// The whole suite again with the gets and touches of one event-loop turn sent together (coalesce, off by default here).
 {
   const knexConfig: Knex.Config = {
     client: 'better-sqlite3',
@@ -39,10 +39,10 @@ for (const client of ['sqlite3', 'better-sqlite3'] as const) {
     useNullAsDefault: true,
   };
   describeStoreConformance({
-    name: 'better-sqlite3 (file, coalesceReads)',
+    name: 'better-sqlite3 (file, coalesce)',
     fuzzRuns: SECONDARY_FUZZ_RUNS,
     createKnex: () => knex(knexConfig),
-    createStore: (options) => new SqliteStore({ coalesceReads: true, ...options }),
+    createStore: (options) => new SqliteStore({ coalesce: true, ...options }),
     isolated: { packageDir, storeModule, storeExport: 'SqliteStore', knexConfig },
   });
 }

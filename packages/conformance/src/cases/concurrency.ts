@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { useScope } from '../scope.js';
 import type { SuiteContext } from '../target.js';
-import { HOUR, liveSession, roundTrip } from '../util.js';
+import { HOUR, liveSession, roundTrip, sessionExpiringAt } from '../util.js';
+import { expectExpiryWithin } from './touch.js';
 
 const ROUNDS = 20;
 const WRITERS = 16;
@@ -28,9 +29,9 @@ export function concurrencyCases(ctx: SuiteContext): void {
       }
     });
 
-    // With coalesceReads these share one statement; each must still answer exactly as it would alone.
-    it.each([false, true])('parallel gets (coalesceReads: %s): each answers for its own sid only', async (coalesceReads) => {
-      const store = scope.open({ coalesceReads });
+    // With coalesce these share one statement; each must still answer exactly as it would alone.
+    it.each([false, true])('parallel gets (coalesce: %s): each answers for its own sid only', async (coalesce) => {
+      const store = scope.open({ coalesce });
       const live = Array.from({ length: 12 }, (_, i) => ({ sid: scope.sid(`many${i}`), session: liveSession({ i }) }));
       await Promise.all(live.map(({ sid, session }) => store.set(sid, session)));
       const missing = scope.sid('missing');
@@ -45,6 +46,29 @@ export function concurrencyCases(ctx: SuiteContext): void {
       expect(results[live.length + 1]).toEqual({ status: 'fulfilled', value: null });
       expect(results[live.length + 2]).toMatchObject({ status: 'rejected', reason: { name: 'InvalidSessionError', sid: corrupt } });
       expect(results[live.length + 3]).toEqual({ status: 'fulfilled', value: roundTrip(live[0]!.session) });
+    });
+
+    // With coalesce these share one UPDATE; each sid must get its own expiry, and no expired or missing row revives.
+    it.each([false, true])('parallel touches (coalesce: %s): each moves its own expiry only', async (coalesce) => {
+      const store = scope.open({ coalesce });
+      const live = Array.from({ length: 12 }, (_, i) => ({ sid: scope.sid(`touch${i}`), session: liveSession({ i }) }));
+      await Promise.all(live.map(({ sid, session }) => store.set(sid, session)));
+      const expired = scope.sid('touch-expired');
+      await scope.writeRow(expired, JSON.stringify(liveSession({ old: true })), Date.now() - HOUR);
+      const missing = scope.sid('touch-missing');
+      const base = Date.now() + 2 * HOUR;
+      const targets = live.map(({ sid }, i) => ({ sid, at: base + i * 60_000 + i }));
+      // The first sid twice in one turn: coalesced, the later touch's expiry is kept; else the two race.
+      const twice = { sid: live[0]!.sid, at: base + HOUR };
+      const touches = [...targets, { sid: expired, at: base }, { sid: missing, at: base }, twice];
+      const results = await Promise.allSettled(touches.map(({ sid, at }) => store.touch(sid, sessionExpiringAt(at, {}))));
+      expect(results.filter((result) => result.status === 'rejected')).toEqual([]);
+      const first = (await scope.readRow(twice.sid))?.expiresMs;
+      expectExpiryWithin(scope, first, coalesce ? twice.at : targets[0]!.at, twice.at);
+      for (const { sid, at } of targets.slice(1)) expectExpiryWithin(scope, (await scope.readRow(sid))?.expiresMs, at);
+      expect((await scope.readRow(expired))?.expiresMs).toBeLessThan(Date.now());
+      expect(await scope.readRow(missing)).toBeUndefined();
+      await expect(store.get(expired)).resolves.toBeNull();
     });
   });
 }
