@@ -114,11 +114,11 @@ export const CONTENDERS = [
   },
   { id: 'pg-ours', label: '@csk/postgres', dialect: 'postgresql', role: 'ours', create: ours('postgresql', PostgresStore) },
   {
-    id: 'pg-ours-coalesce',
-    label: '@csk/postgres, coalesceReads',
+    id: 'pg-ours-single',
+    label: '@csk/postgres, coalesce: false',
     dialect: 'postgresql',
     role: 'ours-option',
-    create: ours('postgresql', PostgresStore, { coalesceReads: true }),
+    create: ours('postgresql', PostgresStore, { coalesce: false }),
   },
   {
     id: 'pg-simple',
@@ -143,11 +143,11 @@ export const CONTENDERS = [
   },
   { id: 'my-ours', label: '@csk/mysql', dialect: 'mysql', role: 'ours', create: ours('mysql', MysqlStore) },
   {
-    id: 'my-ours-coalesce',
-    label: '@csk/mysql, coalesceReads',
+    id: 'my-ours-single',
+    label: '@csk/mysql, coalesce: false',
     dialect: 'mysql',
     role: 'ours-option',
-    create: ours('mysql', MysqlStore, { coalesceReads: true }),
+    create: ours('mysql', MysqlStore, { coalesce: false }),
   },
   {
     id: 'my-session',

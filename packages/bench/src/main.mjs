@@ -39,7 +39,7 @@ const log = (line) => console.log(line.replace(/^(\n*)/, `$1[${String(Math.round
 
 /** The scenarios and contenders of the latency pass: the network databases' stores, /write and /read. */
 const LATENCY_SCENARIOS = ['write', 'read'];
-const LATENCY_CONTENDERS = ['redis', 'pg-floor', 'pg-ours', 'pg-ours-coalesce', 'pg-simple', 'my-floor', 'my-ours', 'my-ours-coalesce', 'my-session'];
+const LATENCY_CONTENDERS = ['redis', 'pg-floor', 'pg-ours', 'pg-ours-single', 'pg-simple', 'my-floor', 'my-ours', 'my-ours-single', 'my-session'];
 
 const STORE_SCENARIO = {
   id: 'store',

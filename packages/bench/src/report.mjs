@@ -88,13 +88,13 @@ export function targets(raw, { scenarios = [], importCost } = {}) {
     if (scenario.endsWith('@latency') && !ran(scenario)) continue;
     const route = `/${scenario.replace('@latency', '')}`;
     t(scenario, `${route}: @csk/mysql ÷ express-mysql-session`, 'my-ours', 'my-session', 1.2);
-    t(scenario, `${route}: @csk/mysql with coalesceReads ÷ express-mysql-session`, 'my-ours-coalesce', 'my-session', 1.2);
+    t(scenario, `${route}: @csk/mysql with coalesce: false ÷ express-mysql-session`, 'my-ours-single', 'my-session', 1.2);
     t(scenario, `${route}: @csk/postgres ÷ connect-pg-simple`, 'pg-ours', 'pg-simple', 1.3);
-    t(scenario, `${route}: @csk/postgres with coalesceReads ÷ connect-pg-simple`, 'pg-ours-coalesce', 'pg-simple', 1.3);
+    t(scenario, `${route}: @csk/postgres with coalesce: false ÷ connect-pg-simple`, 'pg-ours-single', 'pg-simple', 1.3);
     if (!scenario.endsWith('@latency')) t(scenario, `${route}: @csk/sqlite ÷ better-sqlite3 raw floor`, 'sq-ours', 'sq-floor', 0.9);
     if (scenario.startsWith('write')) {
       t(scenario, `${route}: @csk/postgres ÷ connect-redis`, 'pg-ours', 'redis', 0.6);
-      t(scenario, `${route}: @csk/postgres with coalesceReads ÷ connect-redis`, 'pg-ours-coalesce', 'redis', 0.6);
+      t(scenario, `${route}: @csk/postgres with coalesce: false ÷ connect-redis`, 'pg-ours-single', 'redis', 0.6);
     }
   }
   // Peak RSS of the HTTP server process over the whole HTTP phase, ours against the raw floor on the same database.
@@ -288,7 +288,7 @@ export function chart(report) {
       `<text x="${width - 12}" y="${y}" class="label" fill="${colour}" text-anchor="end">${escape(measured)} (${escape(goal)})${target.met === null ? ' not run' : ''}</text>`,
     );
   }
-  const legend = Object.entries({ ours: 'ours', floor: 'raw driver (floor)', peer: 'peer store', v5: 'connect-session-knex 5', 'ours-option': 'ours, coalesceReads', memory: 'MemoryStore', redis: 'connect-redis' })
+  const legend = Object.entries({ ours: 'ours', floor: 'raw driver (floor)', peer: 'peer store', v5: 'connect-session-knex 5', 'ours-option': 'ours, coalesce: false', memory: 'MemoryStore', redis: 'connect-redis' })
     .map(([role, name], i) => `<rect x="${12 + i * 128}" y="30" width="12" height="12" fill="${COLOURS[role]}"/><text x="${30 + i * 128}" y="40" class="label">${name}</text>`)
     .join('');
   const height = y + 20;
