@@ -5,6 +5,7 @@ import type { NativeExecutor, NativeExecutorContext } from './native-executor.js
 import { rowCount } from './row-count.js';
 import type { SessionRow, SessionTable } from './session-table.js';
 import { decodeExpiry, selectExpiry } from './stored-expiry.js';
+import { MAX_BATCH_SIZE } from './turn-batch.js';
 import { TurnLeases } from './turn-lease.js';
 
 /** The statements the store sends on every request, compiled. */
@@ -105,7 +106,8 @@ export class SessionStatements {
   async getMany(knex: Knex, sids: readonly string[], now: Knex.Value): Promise<Map<string, StoredRead>> {
     const encoding = this.#table.expiryEncoding;
     const found = new Map<string, StoredRead>();
-    const rows = await this.#runMany(knex, 'get', sids.length, [...sids, now], (db, args) =>
+    const padded = padTo(sids, statementSize(sids.length));
+    const rows = await this.#runMany(knex, 'get', padded.length, [...padded, now], (db, args) =>
       this.#selectMany(db, args.slice(0, -1) as string[], args[args.length - 1] as Knex.Value),
     );
     if (rows) {
@@ -151,7 +153,8 @@ export class SessionStatements {
    */
   async touchMany(knex: Knex, touches: ReadonlyMap<string, Knex.Value>, now: Knex.Value): Promise<number> {
     const entries = [...touches];
-    const changed = await this.#runMany(knex, 'touch', entries.length, [...entries.flat(), now], (db, args) =>
+    const padded = padTo(entries, statementSize(entries.length));
+    const changed = await this.#runMany(knex, 'touch', padded.length, [...padded.flat(), now], (db, args) =>
       this.#updateMany(db, pairs(args.slice(0, -1)), args[args.length - 1] as Knex.Value),
     );
     return changed ?? rowCount(await this.#updateMany(knex, entries, now));
@@ -334,5 +337,24 @@ export class SessionStatements {
 function pairs(flat: readonly unknown[]): Array<[string, Knex.Value]> {
   const out: Array<[string, Knex.Value]> = [];
   for (let i = 0; i < flat.length; i += 2) out.push([flat[i] as string, flat[i + 1] as Knex.Value]);
+  return out;
+}
+
+/**
+ * The sizes the statements on several sids come in. A batch is padded up to the next one by repeating its last entry
+ * (which changes nothing: `IN` matches a row once, and a repeated `WHEN` gives the same value), so that each kind has
+ * a handful of statements to prepare per connection, not one per count: prepared statements cost memory on both
+ * sides, and some servers cap their number (`max_prepared_stmt_count`).
+ */
+const STATEMENT_SIZES = [2, 4, 8, 16, 32, 64, MAX_BATCH_SIZE];
+
+function statementSize(count: number): number {
+  return STATEMENT_SIZES.find((size) => size >= count) ?? count;
+}
+
+function padTo<T>(items: readonly T[], size: number): readonly T[] {
+  if (items.length >= size) return items;
+  const out = items.slice();
+  while (out.length < size) out.push(items[items.length - 1]!);
   return out;
 }
