@@ -1,8 +1,11 @@
 // What importing a store costs a process before it does anything: the growth of the V8 heap (after a full GC) and of
 // the resident set, measured in a fresh Node process per import so that nothing is shared or cached between them.
 // Every contender imports knex too, as an application using it does; the published connect-session-knex 5 imports
-// it itself.
+// it itself. @csk/core + knex is there to split the meta-package's cost between core and the adapters.
+//
+//   node src/import-cost.mjs [rounds]    this measurement alone (default 5 rounds), no database needed
 import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { BENCH_DIR } from './config.mjs';
 import { median } from './stats.mjs';
 
@@ -10,6 +13,7 @@ import { median } from './stats.mjs';
 export const IMPORTS = [
   { id: 'meta', label: 'connect-session-knex (this repository) + knex', modules: ['connect-session-knex', 'knex'] },
   { id: 'v5', label: 'connect-session-knex 5 (published) + knex', modules: ['connect-session-knex-v5', 'knex'] },
+  { id: 'core', label: '@csk/core + knex (for reference)', modules: ['@csk/core', 'knex'] },
   { id: 'knex', label: 'knex alone (for reference)', modules: ['knex'] },
 ];
 
@@ -49,4 +53,11 @@ export function measureImportCost(rounds) {
     const rssBytes = median(all.map((s) => s.rssBytes));
     return { id: entry.id, label: entry.label, heapBytes, rssBytes, totalBytes: median(all.map((s) => s.heapBytes + s.rssBytes)) };
   });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const MB = (bytes) => (bytes / 1e6).toFixed(2).padStart(6);
+  for (const entry of measureImportCost(Number(process.argv[2] ?? 5))) {
+    console.log(`${entry.label.padEnd(50)}heap ${MB(entry.heapBytes)} MB  RSS ${MB(entry.rssBytes)} MB  heap + RSS ${MB(entry.totalBytes)} MB`);
+  }
 }
