@@ -92,6 +92,7 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
   readonly catalog: TableCatalog = PORTABLE_CATALOG;
   readonly pruneLock?: PruneLock;
   bindExpiry?(knex: Knex, value: Knex.Value): Knex.Value;
+  upsertMany?(knex: Knex, table: SessionTable, rows: readonly SessionRow[]): Knex.QueryBuilder | Knex.Raw;
   nativeExecutor?(
     knex: Knex,
     context: NativeExecutorContext,
@@ -103,12 +104,20 @@ export abstract class BaseDialectAdapter implements DialectAdapter {
   }
 
   upsert(knex: Knex, table: SessionTable, row: SessionRow): Knex.QueryBuilder | Knex.Raw {
-    const columns = rowColumns(table, row);
+    return this.insertOrMerge(knex, table, [row]);
+  }
+
+  /**
+   * `INSERT … ON CONFLICT (sid) DO UPDATE` (knex's `onConflict().merge()`) of `rows`: the portable upsert, and for a
+   * dialect whose engine takes it with several rows, its `upsertMany`.
+   */
+  protected insertOrMerge(knex: Knex, table: SessionTable, rows: readonly SessionRow[]): Knex.QueryBuilder {
+    const columns = rows.map((row) => rowColumns(table, row));
     return table
       .query(knex)
-      .insert(Object.fromEntries(columns))
+      .insert(columns.map((row) => Object.fromEntries(row)))
       .onConflict(table.sidColumn)
-      .merge(columns.slice(1).map(([column]) => column));
+      .merge(columns[0]!.slice(1).map(([column]) => column));
   }
 
   /** The connection errors every driver shares (see `isCommonConnectionError`); no conflicts. */

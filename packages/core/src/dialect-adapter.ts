@@ -138,6 +138,11 @@ export interface DialectAdapter {
    * retries it on a conflict, and the fast path compiles it once with stand-ins for the values.
    */
   upsert(knex: Knex, table: SessionTable, row: SessionRow): Knex.QueryBuilder | Knex.Raw;
+  /**
+   * The atomic upsert of several rows of distinct sids in one statement (each inserted, or replacing the row of its
+   * sid), as a query not yet run. Optional: without it, the `coalesce` option leaves each `set` a statement of its own.
+   */
+  upsertMany?(knex: Knex, table: SessionTable, rows: readonly SessionRow[]): Knex.QueryBuilder | Knex.Raw;
   /** What `error` means (see {@link ErrorKind}); core asks it of every link of a failed statement's `cause` chain. */
   classifyError(error: unknown): ErrorKind;
   /**

@@ -135,6 +135,47 @@ export class SessionStatements {
     await this.#adapter.upsert(knex, this.#table, { ...row, expired: this.#bindExpiry(knex, row.expired) });
   }
 
+  /** Whether {@link SessionStatements.upsertMany} can send several rows as one statement (the adapter's `upsertMany`). */
+  get upsertsMany(): boolean {
+    return typeof this.#adapter.upsertMany === 'function';
+  }
+
+  /**
+   * `rows` (of distinct sids) cut into the chunks {@link SessionStatements.upsertMany} sends: each of one of the sizes
+   * batched statements come in (a row may not appear twice in one upsert, so a batch is cut rather than padded), in
+   * sid order, so that two batches sharing sids lock their rows in the same order and cannot deadlock.
+   */
+  chunks(rows: readonly SessionRow[]): SessionRow[][] {
+    const sorted = rows.slice().sort((a, b) => (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0));
+    const chunks: SessionRow[][] = [];
+    for (let at = 0; at < sorted.length; ) {
+      const left = sorted.length - at;
+      const size = STATEMENT_SIZES.reduce((best, one) => (one <= left ? one : best), 1);
+      chunks.push(sorted.slice(at, at + size));
+      at += size;
+    }
+    return chunks;
+  }
+
+  /** Insert the rows of one chunk (see {@link SessionStatements.chunks}), or replace the rows of their sids, in one statement. */
+  async upsertMany(knex: Knex, rows: readonly SessionRow[]): Promise<void> {
+    if (rows.length === 1) return this.upsert(knex, rows[0]!);
+    const width = 3 + this.#table.extraColumns.length;
+    const args = rows.flatMap((row) => [row.sid, row.sess, row.expired, ...row.extra]);
+    const done = await this.#runMany(knex, 'upsert', rows.length, args, (db, values) => this.#upsertRows(db, values, width));
+    if (done === undefined) await this.#upsertRows(knex, args, width);
+  }
+
+  /** The adapter's upsert of the rows whose values `values` holds, `width` to a row, expiries bound as the dialect binds them. */
+  #upsertRows(knex: Knex, values: readonly unknown[], width: number): Knex.QueryBuilder | Knex.Raw {
+    const rows: SessionRow[] = [];
+    for (let at = 0; at < values.length; at += width) {
+      const [sid, sess, expired, ...extra] = values.slice(at, at + width) as [string, string, Knex.Value, ...Knex.Value[]];
+      rows.push({ sid, sess, expired: this.#bindExpiry(knex, expired), extra });
+    }
+    return this.#adapter.upsertMany!(knex, this.#table, rows);
+  }
+
   /** Set the expiry of a session that is still live at `now`; resolves the rows changed (0 or 1). */
   async touch(knex: Knex, sid: string, expired: Knex.Value, now: Knex.Value): Promise<number> {
     const native = this.#native === undefined ? await this.#prepare(knex) : this.#native;
@@ -234,12 +275,12 @@ export class SessionStatements {
    * Run the statement on `count` sids that `build` makes, on the fast path: compiled once per kind and count, with
    * `args` for its values (`build` is given stand-ins for them). Resolves `undefined` when the knex path must run it.
    */
-  async #runMany<K extends 'get' | 'touch'>(
+  async #runMany<K extends 'get' | 'touch' | 'upsert'>(
     knex: Knex,
     kind: K,
     count: number,
     args: readonly unknown[],
-    build: (knex: Knex, args: readonly unknown[]) => Knex.QueryBuilder,
+    build: (knex: Knex, args: readonly unknown[]) => Knex.QueryBuilder | Knex.Raw,
   ): Promise<(K extends 'get' ? ReadonlyArray<readonly unknown[]> : number) | undefined> {
     const native = this.#native === undefined ? await this.#prepare(knex) : this.#native;
     if (!native || native.knex !== knex) return undefined;

@@ -66,11 +66,12 @@ export interface KnexStoreOptions {
    */
   fastPath?: boolean;
   /**
-   * Gather the `get`s, and the `touch`es, that arrive within one turn of the event loop (under load: the requests a
-   * server parses together) and send each kind as one statement (`WHERE sid IN (…)`; an `UPDATE` whose `CASE` gives
-   * each sid its own expiry), instead of one statement and one pooled connection per call. Each call answers as it
-   * would alone (a corrupt or missing row fails or misses only its own caller); a failed statement fails the calls it
-   * carried. The cost: a call waits for the end of the current turn (a `setImmediate`) before its statement leaves,
+   * Gather the `get`s, `touch`es and `set`s that arrive within one turn of the event loop (under load: the requests
+   * a server parses together) and send each kind together (`WHERE sid IN (…)`; an `UPDATE` whose `CASE` gives each
+   * sid its own expiry; a multi-row upsert where the dialect has one, else one per `set`), instead of one statement
+   * and one pooled connection per call. Each call answers as it would alone (a corrupt or missing row fails or misses
+   * only its own caller, a row the database refuses fails only its own `set`; of two calls on one sid in a turn, the
+   * later's values are kept); a failed read or touch statement fails the calls it carried. The cost: a call waits for the end of the current turn (a `setImmediate`) before its statement leaves,
    * which on an idle server is microseconds. Default: `true` where every statement is a round trip to a server (the
    * adapter's `capabilities.remote`), `false` on an engine embedded in the process, which has no round trip to save.
    */

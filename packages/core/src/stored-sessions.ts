@@ -2,18 +2,18 @@ import type { SessionData } from 'express-session';
 import type { Knex } from 'knex';
 import type { BulkStatements } from './bulk-statements.js';
 import type { DialectAdapter } from './dialect-adapter.js';
-import type { SessionTable } from './session-table.js';
+import type { SessionRow, SessionTable } from './session-table.js';
 import { InvalidSessionError } from './errors.js';
 import { expiryOf } from './expiry.js';
 import { extraValues } from './input-checks.js';
 import type { ResolvedOptions } from './options.js';
 import type { Retry } from './retry.js';
 import { SessionCodec } from './session-codec.js';
-import { SessionStatements, type StoredRead } from './session-statements.js';
+import { sessionBatches, type SessionBatches } from './session-batches.js';
+import { SessionStatements } from './session-statements.js';
 import type { SetEvent } from './store-events.js';
 import { withStoredExpiry, type StoredExpiry } from './stored-expiry.js';
 import { TouchThrottle } from './touch-throttle.js';
-import { TurnBatch } from './turn-batch.js';
 
 /** One session `findWhere` found: its stored id and the session. */
 export interface FoundSession {
@@ -21,8 +21,6 @@ export interface FoundSession {
   readonly sid: string;
   readonly session: SessionData;
 }
-
-const NOT_FOUND: StoredRead = Object.freeze({ found: false });
 
 /** The options {@link StoredSessions} reads. */
 export type StoredSessionsOptions = Pick<
@@ -57,9 +55,8 @@ export class StoredSessions {
   readonly #codec: SessionCodec;
   readonly #statements: SessionStatements;
   readonly #touches: TouchThrottle;
-  /** With `coalesce`: the reads, and the touches, of one event-loop turn, each sent as one statement. */
-  readonly #readBatch: TurnBatch<undefined, StoredRead> | undefined;
-  readonly #touchBatch: TurnBatch<Knex.Value, number> | undefined;
+  /** With `coalesce`: the calls of one event-loop turn, each kind sent together. */
+  readonly #batches: SessionBatches | undefined;
 
   constructor(options: StoredSessionsOptions, parts: StoredSessionsParts) {
     const { adapter, table, knex, expiry, retry } = parts;
@@ -72,30 +69,14 @@ export class StoredSessions {
       bindExpiry: (db, value) => expiry.bind(db, value),
     }));
     this.#touches = new TouchThrottle(options.touchAfter);
-    if (!options.coalesce) return;
-    // "now" is taken when the batch leaves: a session that expired while it waited is neither read nor revived.
-    this.#readBatch = new TurnBatch({
-      one: (sid) => retry(() => statements.get(knex, sid, expiry.encode(Date.now()))),
-      many: async (sids) => {
-        const found = await retry(() => statements.getMany(knex, [...sids.keys()], expiry.encode(Date.now())));
-        return (sid) => found.get(sid) ?? NOT_FOUND;
-      },
-    });
-    this.#touchBatch = new TurnBatch({
-      one: (sid, expired) => retry(() => statements.touch(knex, sid, expired, expiry.encode(Date.now()))),
-      many: async (touches) => {
-        const changed = await retry(() => statements.touchMany(knex, touches, expiry.encode(Date.now())));
-        // One count for the batch: each touch learns it changed its row only when every row changed.
-        return () => (changed >= touches.size ? 1 : 0);
-      },
-    });
+    this.#batches = options.coalesce ? sessionBatches(statements, knex, expiry, retry) : undefined;
   }
 
   /** The live session of `sid`, with `cookie.expires` as the expiry column holds it; `null` when there is none. */
   async read(knex: Knex, sid: string, now: Knex.Value): Promise<SessionData | null> {
     const key = this.#codec.key(sid);
-    const row = this.#readBatch
-      ? await this.#readBatch.add(key, undefined)
+    const row = this.#batches
+      ? await this.#batches.reads.add(key, undefined)
       : await this.#parts.retry(() => this.#statements.get(knex, key, now));
     if (!row.found) return null;
     let session = this.#codec.decode(row.value, key);
@@ -116,7 +97,9 @@ export class StoredSessions {
     const expires = this.#liveExpiry(session, now);
     if (expires === undefined) return this.#destroyExpired(knex, sid);
     const expired = this.#parts.expiry.encode(expires);
-    await this.#parts.retry(() => this.#statements.upsert(knex, { sid: key, sess, expired, extra }));
+    const row: SessionRow = { sid: key, sess, expired, extra };
+    const writes = this.#batches?.writes;
+    await (writes ? writes.add(key, row) : this.#parts.retry(() => this.#statements.upsert(knex, row)));
     this.#touches.wrote(sid, now);
     return { sid: key, expires: new Date(expires) };
   }
@@ -130,8 +113,8 @@ export class StoredSessions {
     if (this.#touches.skip(sid, now)) return;
     const expired = this.#parts.expiry.encode(expires);
     const key = this.#codec.key(sid);
-    const changed = this.#touchBatch
-      ? await this.#touchBatch.add(key, expired)
+    const changed = this.#batches
+      ? await this.#batches.touches.add(key, expired)
       : await this.#parts.retry(() => this.#statements.touch(knex, key, expired, nowValue));
     if (changed > 0) this.#touches.wrote(sid, now);
   }

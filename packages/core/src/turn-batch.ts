@@ -9,7 +9,7 @@ interface Waiting<R> {
 /** How a batch's statements run: `one` for a lone sid, `many` for several distinct sids (at most {@link MAX_BATCH_SIZE}). */
 export interface BatchStatements<V, R> {
   one(sid: string, value: V): Promise<R>;
-  /** Resolves a function that answers each sid of the batch. */
+  /** Resolves a function that answers each sid of the batch, or throws what fails that sid's calls. */
   many(entries: ReadonlyMap<string, V>): Promise<(sid: string) => R>;
 }
 
@@ -17,8 +17,8 @@ export interface BatchStatements<V, R> {
  * Gathers the calls on sids made within one turn of the event loop and sends them as one statement at its end (a
  * `setImmediate`, which runs after the turn's I/O callbacks and their promise continuations): under load, the calls
  * of the requests a server parsed together share one statement and one pooled connection. Two calls on one sid in a
- * turn share one entry, holding the later call's value, and get the same answer. A failed statement fails every call
- * it carried, and only those.
+ * turn share one entry, holding the later call's value, and get the same answer. A failed batch fails every call it
+ * carried, and only those; an answer may also fail the calls of one sid alone.
  */
 export class TurnBatch<V, R> {
   readonly #statements: BatchStatements<V, R>;
@@ -64,15 +64,18 @@ export class TurnBatch<V, R> {
       }, fail);
       return;
     }
-    // catch, not a second argument to then: an answer that throws fails the calls it has not answered yet.
-    this.#statements
-      .many(values)
-      .then((answer) => {
-        for (const [sid, all] of waiting) {
-          const result = answer(sid);
-          for (const one of all) one.resolve(result);
+    this.#statements.many(values).then((answer) => {
+      for (const [sid, all] of waiting) {
+        // An answer that throws for a sid fails that sid's calls alone.
+        let result: R;
+        try {
+          result = answer(sid);
+        } catch (error) {
+          for (const one of all) one.reject(error);
+          continue;
         }
-      })
-      .catch(fail);
+        for (const one of all) one.resolve(result);
+      }
+    }, fail);
   }
 }

@@ -63,14 +63,15 @@ describe('TurnBatch', () => {
     await expect(Promise.all([batch.add('y', 1), batch.add('z', 2)])).resolves.toEqual([2, 4]);
   });
 
-  it('an answer that throws fails the calls still waiting instead of leaving them pending', async () => {
+  it('an answer that throws for a sid fails the calls of that sid alone', async () => {
     const batch = new TurnBatch<number, number>({
       one: async () => 0,
-      many: async () => () => {
-        throw new Error('cannot answer');
+      many: async () => (sid) => {
+        if (sid === 'b') throw new Error('not b');
+        return 1;
       },
     });
-    const results = await Promise.allSettled([batch.add('a', 1), batch.add('b', 1)]);
-    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    const results = await Promise.allSettled([batch.add('a', 1), batch.add('b', 1), batch.add('c', 1), batch.add('b', 2)]);
+    expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
   });
 });

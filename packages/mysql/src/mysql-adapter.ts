@@ -166,21 +166,26 @@ export class MysqlAdapter extends BaseDialectAdapter {
    * it is deprecated), and is asked in the background (see {@link MysqlAdapter.server}) for the next upserts.
    */
   override upsert(knex: Knex, table: SessionTable, row: SessionRow): Knex.QueryBuilder | Knex.Raw {
+    return this.upsertMany(knex, table, [row]);
+  }
+
+  /** {@link MysqlAdapter.upsert} with several rows, which both forms take. */
+  override upsertMany(knex: Knex, table: SessionTable, rows: readonly SessionRow[]): Knex.QueryBuilder | Knex.Raw {
     const known = this.#known.get(knex);
     if (!known) this.server(knex).catch(() => undefined);
-    if (!known?.rowAlias) return super.upsert(knex, table, row);
+    if (!known?.rowAlias) return this.insertOrMerge(knex, table, rows);
     // A row alias may not repeat the table's name.
     const alias = table.tableName.toLowerCase() === 'new' ? 'new_row' : 'new';
     const name = table.schemaName ? `${table.schemaName}.${table.tableName}` : table.tableName;
-    const columns = rowColumns(table, row);
-    const list = (part: string): string => columns.map(() => part).join(', ');
-    const updated = columns.slice(1);
+    const columns = rows.map((row) => rowColumns(table, row));
+    const list = (part: string): string => columns[0]!.map(() => part).join(', ');
+    const updated = columns[0]!.slice(1);
     return knex.raw(
-      `insert into ?? (${list('??')}) values (${list('?')}) as ?? on duplicate key update ${updated.map(() => '?? = ??.??').join(', ')}`,
+      `insert into ?? (${list('??')}) values ${rows.map(() => `(${list('?')})`).join(', ')} as ?? on duplicate key update ${updated.map(() => '?? = ??.??').join(', ')}`,
       [
         name,
-        ...columns.map(([column]) => column),
-        ...columns.map(([, value]) => value),
+        ...columns[0]!.map(([column]) => column),
+        ...columns.flatMap((row) => row.map(([, value]) => value)),
         alias,
         ...updated.flatMap(([column]) => [column, alias, column]),
       ],

@@ -9,6 +9,7 @@ import {
   type ColumnTypes,
   type ErrorKind,
   type NativeExecutor,
+  type SessionRow,
   type SessionTable,
   type PruneLock,
   type TableCatalog,
@@ -109,6 +110,11 @@ export class PostgresAdapter extends BaseDialectAdapter {
    */
   override bindExpiry(knex: Knex, value: Knex.Value): Knex.Value {
     return knex.raw('?::timestamptz', [value]);
+  }
+
+  /** The portable `INSERT … ON CONFLICT (sid) DO UPDATE`, which PostgreSQL takes with several rows. */
+  override upsertMany(knex: Knex, table: SessionTable, rows: readonly SessionRow[]): Knex.QueryBuilder {
+    return this.insertOrMerge(knex, table, rows);
   }
 
   /** Named (prepared) statements on node-postgres connections; other drivers (pg-native, PGlite) stay on knex. */

@@ -7,6 +7,8 @@ import {
   PORTABLE_CATALOG,
   type NativeExecutor,
   type NativeExecutorContext,
+  type SessionRow,
+  type SessionTable,
   type TableCatalog,
 } from '@csk/core';
 import { BetterSqliteExecutor, Sqlite3Executor } from './sqlite-executors.js';
@@ -57,6 +59,11 @@ export class SqliteAdapter extends BaseDialectAdapter {
 
   override encodeExpiry(ms: number): Knex.Value {
     return new Date(ms).toISOString();
+  }
+
+  /** The portable `INSERT … ON CONFLICT (sid) DO UPDATE`, which SQLite takes with several rows. */
+  override upsertMany(knex: Knex, table: SessionTable, rows: readonly SessionRow[]): Knex.QueryBuilder {
+    return this.insertOrMerge(knex, table, rows);
   }
 
   /**

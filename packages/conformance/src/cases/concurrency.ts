@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import type { SessionData } from 'express-session';
 import { useScope } from '../scope.js';
 import type { SuiteContext } from '../target.js';
 import { HOUR, liveSession, roundTrip, sessionExpiringAt } from '../util.js';
@@ -69,6 +70,30 @@ export function concurrencyCases(ctx: SuiteContext): void {
       expect((await scope.readRow(expired))?.expiresMs).toBeLessThan(Date.now());
       expect(await scope.readRow(missing)).toBeUndefined();
       await expect(store.get(expired)).resolves.toBeNull();
+    });
+
+    // With coalesce (where the dialect upserts several rows at once) these share statements: a row the database refuses
+    // must fail its own set alone, and two sets of one sid in a turn leave the later one.
+    it.each([false, true])('parallel sets (coalesce: %s): each lands on its own, a refused row fails alone', async (coalesce) => {
+      // Text that is not JSON: a json column refuses it, a text column keeps it; either way the others must land.
+      const serializer = {
+        stringify: (session: SessionData) => ((session as { bad?: boolean }).bad ? 'not json {' : JSON.stringify(session)),
+        parse: (text: string) => JSON.parse(text) as SessionData,
+      };
+      const store = scope.open({ coalesce, serializer });
+      const writes = Array.from({ length: 37 }, (_, i) => ({ sid: scope.sid(`set${i}`), session: liveSession({ i }) }));
+      const bad = { sid: scope.sid('set-bad'), session: liveSession({ bad: true }) };
+      const again = { sid: writes[3]!.sid, session: liveSession({ i: 3, again: true }) };
+      const all = [...writes.slice(0, 20), bad, ...writes.slice(20), again];
+      const results = await Promise.allSettled(all.map(({ sid, session }) => store.set(sid, session)));
+      results.forEach((result, i) => {
+        if (all[i] !== bad) expect(result).toEqual({ status: 'fulfilled', value: undefined });
+        else if (result.status === 'rejected') expect(result.reason).toMatchObject({ name: 'DatabaseError' });
+      });
+      for (const { sid, session } of writes.filter((_, i) => i !== 3)) await expect(store.get(sid)).resolves.toEqual(roundTrip(session));
+      const third = await store.get(again.sid);
+      if (coalesce) expect(third).toEqual(roundTrip(again.session));
+      else expect([roundTrip(writes[3]!.session), roundTrip(again.session)]).toContainEqual(third);
     });
   });
 }
