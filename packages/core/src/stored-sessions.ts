@@ -5,6 +5,7 @@ import type { DialectAdapter } from './dialect-adapter.js';
 import type { SessionTable } from './session-table.js';
 import { InvalidSessionError } from './errors.js';
 import { expiryOf } from './expiry.js';
+import { ImmediateWrites } from './immediate-writes.js';
 import { extraValues } from './input-checks.js';
 import type { ResolvedOptions } from './options.js';
 import { ReadCoalescer } from './read-coalescer.js';
@@ -54,6 +55,8 @@ export class StoredSessions {
   readonly #touches: TouchThrottle;
   /** With `coalesceReads`: the reads of one event-loop turn, sent as one statement. */
   readonly #reads: ReadCoalescer | undefined;
+  /** `write` and `touch` at once, when their statement can run now. */
+  readonly immediate: ImmediateWrites;
 
   constructor(options: StoredSessionsOptions, parts: StoredSessionsParts) {
     const { adapter, table, knex, expiry, retry } = parts;
@@ -66,6 +69,7 @@ export class StoredSessions {
       bindExpiry: (db, value) => expiry.bind(db, value),
     }));
     this.#touches = new TouchThrottle(options.touchAfter);
+    this.immediate = new ImmediateWrites(options, { codec: this.#codec, statements, touches: this.#touches, expiry });
     this.#reads = options.coalesceReads
       ? new ReadCoalescer(
           (sid) => retry(() => statements.get(knex, sid, expiry.encode(Date.now()))),

@@ -49,6 +49,10 @@ export class BetterSqliteExecutor implements NativeExecutor {
   }
 
   async write(connection: unknown, statement: NativeStatement, values: readonly unknown[]): Promise<number> {
+    return this.writeNow(connection, statement, values);
+  }
+
+  writeNow(connection: unknown, statement: NativeStatement, values: readonly unknown[]): number {
     return this.#prepared(connection as BetterDatabase, statement.sql).run(...bindable(values)).changes;
   }
 
