@@ -186,3 +186,35 @@ describe('on better-sqlite3, a set or touch made while the store holds a connect
     expect(events).toEqual(outcome);
   });
 });
+
+it('on better-sqlite3, reads one sid with get(), which stops at its row, and still reads several with all()', async () => {
+  const db = knex({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true });
+  const store = new SqliteStore({ cleanupInterval: 0, knex: db, coalesceReads: true });
+  try {
+    await store.ready;
+    const calls: string[] = [];
+    type Spied = { prepare(sql: string): Record<string, (...values: unknown[]) => unknown> };
+    const connection = (await (db.client as Knex.Client).acquireConnection()) as Spied;
+    const prepare = connection.prepare.bind(connection);
+    connection.prepare = (sql) => {
+      const statement = prepare(sql);
+      for (const method of ['get', 'all'] as const) {
+        const original = statement[method]!.bind(statement);
+        statement[method] = (...values) => (calls.push(`${method} ${/ in \(/.test(sql) ? 'several' : 'one'}`), original(...values));
+      }
+      return statement;
+    };
+    await (db.client as Knex.Client).releaseConnection(connection);
+    await store.set('a', session({ n: 1 }));
+    await store.set('b', session({ n: 2 }));
+    expect(await store.get('a')).toMatchObject({ n: 1 });
+    expect(await store.get('missing')).toBeNull();
+    // Two reads in one turn are coalesced into one statement over both sids.
+    const both = await Promise.all([store.get('a'), store.get('b')]);
+    expect(both.map((one) => (one as { n: number }).n)).toEqual([1, 2]);
+    expect(calls).toEqual(['get one', 'get one', 'all several']);
+  } finally {
+    await store.close();
+    await db.destroy();
+  }
+});
