@@ -211,7 +211,7 @@ it('on better-sqlite3, reads one sid with get(), which stops at its row, and sti
     expect(await store.get('missing')).toBeNull();
     // Two reads in one turn are coalesced into one statement over both sids.
     const both = await Promise.all([store.get('a'), store.get('b')]);
-    expect(both.map((one) => (one as { n: number }).n)).toEqual([1, 2]);
+    expect(both.map((one) => (one as unknown as { n: number }).n)).toEqual([1, 2]);
     expect(calls).toEqual(['get one', 'get one', 'all several']);
   } finally {
     await store.close();
