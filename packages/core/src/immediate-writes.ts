@@ -18,6 +18,8 @@ type ImmediateWritesOptions = Pick<ResolvedOptions, 'serializer' | 'columns' | '
  * whose calls are synchronous, and a connection already in hand: see `SessionStatements.canWriteNow`). The steps, their
  * order and their errors are those of the ordinary path; only the waiting is gone. Each returns {@link LATER}, having
  * done nothing, when it cannot finish now: before any of the application's code (a serializer, `columns`) has run.
+ * One exception: a statement that lost a conflict (another process held the database) is sent again by the ordinary
+ * path, with its retries, which runs the whole write again, `columns` functions included.
  */
 export class ImmediateWrites {
   readonly #options: ImmediateWritesOptions;
