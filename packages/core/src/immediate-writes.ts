@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { expiryOf } from './expiry.js';
 import { extraValues } from './input-checks.js';
 import { LATER, type Later } from './later.js';
+import { withStoredExpiry } from './stored-expiry.js';
 import type { ResolvedOptions } from './options.js';
 import type { SessionCodec } from './session-codec.js';
 import type { SessionStatements } from './session-statements.js';
@@ -11,10 +12,10 @@ import type { StoredExpiry } from './stored-expiry.js';
 import type { TouchThrottle } from './touch-throttle.js';
 
 /** The options {@link ImmediateWrites} reads. */
-type ImmediateWritesOptions = Pick<ResolvedOptions, 'serializer' | 'columns' | 'ttl'>;
+type ImmediateWritesOptions = Pick<ResolvedOptions, 'serializer' | 'columns' | 'ttl' | 'coalesceReads'>;
 
 /**
- * `StoredSessions.write` and `touch` carried out at once, synchronously, when the statement can run now (a driver
+ * `StoredSessions.read`, `write` and `touch` carried out at once, synchronously, when the statement can run now (a driver
  * whose calls are synchronous, and a connection already in hand: see `SessionStatements.canWriteNow`). The steps, their
  * order and their errors are those of the ordinary path; only the waiting is gone. Each returns {@link LATER}, having
  * done nothing, when it cannot finish now: before any of the application's code (a serializer, `columns`) has run.
@@ -37,6 +38,21 @@ export class ImmediateWrites {
     this.#statements = parts.statements;
     this.#touches = parts.touches;
     this.#expiry = parts.expiry;
+  }
+
+  /**
+   * As `StoredSessions.read`. Coalesced reads keep their own path. A row that turns out corrupt under onCorruptSession
+   * 'delete' is left to the ordinary path (which reads it again and deletes it): a read changes nothing.
+   */
+  read(knex: Knex, sid: string, now: Knex.Value): SessionData | null | Later {
+    // Checked first: on a driver that cannot, the ordinary path would otherwise hash the sid (hashSid) a second time.
+    if (this.#options.serializer || this.#options.coalesceReads || !this.#statements.canReadNow(knex)) return LATER;
+    const key = this.#codec.key(sid);
+    const row = this.#statements.getNow(knex, key, now);
+    if (row === undefined) return LATER;
+    if (!row.found) return null;
+    const session = this.#codec.decode(row.value, key) as SessionData | undefined;
+    return session === undefined ? LATER : withStoredExpiry(session, row.expires);
   }
 
   /** As `StoredSessions.write`. A serializer's text may come later: such a store always waits. */

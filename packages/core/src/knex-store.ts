@@ -101,6 +101,8 @@ export class KnexStore extends session.Store {
 
   /** The live session of `sid`, or `null` when there is none or it has expired. */
   override get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null | undefined> {
+    const now = this.#now('get', (knex, nowValue) => this.#sessions.immediate.read(knex, checkSid(sid), nowValue), callback);
+    if (now) return now;
     return settle(
       this.#runner.run('get', (knex, now) => this.#sessions.read(knex, checkSid(sid), now)),
       callback,

@@ -41,6 +41,8 @@ export interface NativeExecutor {
    * response in one write instead of two (it splits a response whose store callback comes later).
    */
   writeNow?(connection: unknown, statement: NativeStatement, values: readonly unknown[]): number;
+  /** As `writeNow`, for `read`: a read made while the store holds a connection then skips the waiting too. */
+  readNow?(connection: unknown, statement: NativeStatement, values: readonly unknown[]): ReadonlyArray<readonly unknown[]>;
   /** Release what the executor holds (cached statements), before the store destroys a knex it owns. */
   close?(): Promise<void>;
 }

@@ -170,6 +170,20 @@ export class SessionStatements {
     return this.#connectionNow(knex) !== undefined;
   }
 
+  /** Whether a read on `knex` can run now, synchronously (see `canWriteNow`; the executor has `readNow`). */
+  canReadNow(knex: Knex): boolean {
+    return this.#connectionNow(knex, true) !== undefined;
+  }
+
+  /** {@link SessionStatements.get} at once, on a connection in hand (see `canReadNow`); `undefined` when it cannot. */
+  getNow(knex: Knex, sid: string, now: Knex.Value): { found: boolean; value?: unknown; expires?: number } | undefined {
+    const connection = this.#connectionNow(knex, true);
+    if (connection === undefined) return undefined;
+    const native = this.#native!;
+    const row = native.executor.readNow!(connection, native.get, valuesOf(native.get, [sid, now]))[0];
+    return row ? { found: true, value: row[0], expires: decodeExpiry(row[1], this.#table.expiryEncoding) } : { found: false };
+  }
+
   /** {@link SessionStatements.upsert} at once; `false`, having done nothing, when it cannot run now (see `canWriteNow`). */
   upsertNow(knex: Knex, row: SessionRow): boolean {
     const connection = this.#connectionNow(knex);
@@ -196,9 +210,10 @@ export class SessionStatements {
   }
 
   /** The connection a synchronous write may use now, if any (a refused one is left to the ordinary path to find). */
-  #connectionNow(knex: Knex): unknown {
+  #connectionNow(knex: Knex, read = false): unknown {
     const native = this.#native;
-    if (!native || native.knex !== knex || !native.executor.writeNow || !native.executor.sharesConnection) return undefined;
+    if (!native || native.knex !== knex || !native.executor.sharesConnection) return undefined;
+    if (!(read ? native.executor.readNow : native.executor.writeNow)) return undefined;
     const connection = this.#leases.inHand(knex.client);
     return connection === undefined || (native.executor.accepts && !native.executor.accepts(connection)) ? undefined : connection;
   }

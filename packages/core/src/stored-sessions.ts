@@ -55,7 +55,7 @@ export class StoredSessions {
   readonly #touches: TouchThrottle;
   /** With `coalesceReads`: the reads of one event-loop turn, sent as one statement. */
   readonly #reads: ReadCoalescer | undefined;
-  /** `write` and `touch` at once, when their statement can run now. */
+  /** `read`, `write` and `touch` at once, when their statement can run now. */
   readonly immediate: ImmediateWrites;
 
   constructor(options: StoredSessionsOptions, parts: StoredSessionsParts) {

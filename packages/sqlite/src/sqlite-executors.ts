@@ -61,6 +61,10 @@ export class BetterSqliteExecutor implements NativeExecutor {
   }
 
   async read(connection: unknown, statement: NativeStatement, values: readonly unknown[]): Promise<unknown[][]> {
+    return this.readNow(connection, statement, values);
+  }
+
+  readNow(connection: unknown, statement: NativeStatement, values: readonly unknown[]): unknown[][] {
     const prepared = this.#prepared(connection as BetterDatabase, statement.sql);
     // get() stops at the first row; all() of the same statement costs half as much again (it steps on and builds a list).
     if (!prepared.oneRow) return prepared.statement.all(...bindableNow(values));

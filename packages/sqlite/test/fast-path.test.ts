@@ -147,6 +147,20 @@ describe('on better-sqlite3, a set or touch made while the store holds a connect
     expect(inUse(db)).toBe(0);
   });
 
+  it('reads at once too: the callback is queued before the call returns', async () => {
+    const order = await afterGet(
+      () =>
+        new Promise<string[]>((resolve) => {
+          const seen: string[] = [];
+          store.get('a', (error, read) => seen.push(`get ${String(error)} n = ${(read as unknown as { n: number }).n}`));
+          store.get('missing', (error, read) => seen.push(`get ${String(error)} ${String(read)}`));
+          process.nextTick(() => seen.push('next tick'));
+          setImmediate(() => resolve(seen));
+        }),
+    );
+    expect(order).toEqual(['get null n = 1', 'get null null', 'next tick']);
+  });
+
   it('touches at once too, and a touch of an expired session deletes it as the ordinary path does', async () => {
     const expires = () => (raw.prepare('select expired from sessions where sid = ?').get('a') as { expired: string } | undefined)?.expired;
     const before = expires();
