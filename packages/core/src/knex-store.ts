@@ -2,11 +2,12 @@ import session from 'express-session';
 import type { SessionData } from 'express-session';
 import type { Knex } from 'knex';
 import { BulkStatements } from './bulk-statements.js';
-import { settle, type Callback } from './callback.js';
+import { settle, settleNow, type Callback } from './callback.js';
 import type { DialectAdapter } from './dialect-adapter.js';
 import type { SessionTable } from './session-table.js';
 import { ConfigurationError, DatabaseError } from './errors.js';
 import { checkFilter, checkSession, checkSid, checkSids, type SessionFilter } from './input-checks.js';
+import { LATER, type Later } from './later.js';
 import { OperationRunner } from './operation-runner.js';
 import { resolveOptions, type KnexStoreOptions, type ResolvedOptions } from './options.js';
 import { conflictRetry } from './retry.js';
@@ -101,6 +102,8 @@ export class KnexStore extends session.Store {
 
   /** The live session of `sid`, or `null` when there is none or it has expired. */
   override get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null | undefined> {
+    const now = this.#now('get', (knex, nowValue) => this.#sessions.immediate.read(knex, checkSid(sid), nowValue), callback);
+    if (now) return now;
     return settle(
       this.#runner.run('get', (knex, now) => this.#sessions.read(knex, checkSid(sid), now)),
       callback,
@@ -109,6 +112,16 @@ export class KnexStore extends session.Store {
 
   /** Insert or replace the session of `sid`. One whose expiry is already past is deleted instead. */
   override set(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
+    const now = this.#now(
+      'set',
+      (knex) => {
+        const written = this.#sessions.immediate.write(knex, checkSid(sid), checkSession(session));
+        if (written === LATER) return LATER;
+        if (written) this.#emitLater('set', written satisfies SetEvent);
+      },
+      callback,
+    );
+    if (now) return now as Promise<void>;
     return settle(
       this.#runner.run('set', async (knex) => {
         const written = await this.#sessions.write(knex, checkSid(sid), checkSession(session));
@@ -123,6 +136,16 @@ export class KnexStore extends session.Store {
    * with `disableTouch`.
    */
   override touch(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
+    const now = this.#now(
+      'touch',
+      (knex, nowValue) => {
+        checkSid(sid);
+        checkSession(session);
+        if (!this.options.disableTouch) return this.#sessions.immediate.touch(knex, sid, session, nowValue);
+      },
+      callback,
+    );
+    if (now) return now as Promise<void>;
     return settle(
       this.#runner.run('touch', async (knex, nowValue) => {
         checkSid(sid);
@@ -280,6 +303,24 @@ export class KnexStore extends session.Store {
       }
     })();
     return settle(this.#closing, callback) as Promise<void>;
+  }
+
+  /**
+   * `operation` finished at once, when `attempt` can carry it out now (see `ImmediateWrites`): its promise, the callback
+   * already queued. `undefined` when it cannot, having done nothing: the caller then runs it the ordinary way.
+   */
+  #now<T>(
+    operation: string,
+    attempt: (knex: Knex, now: Knex.Value) => T | Later,
+    callback: Callback<T> | undefined,
+  ): Promise<T | undefined> | undefined {
+    let value: T | Later;
+    try {
+      value = this.#runner.now(operation, attempt);
+    } catch (error) {
+      return settleNow(true, error, callback);
+    }
+    return value === LATER ? undefined : settleNow(false, value, callback);
   }
 
   /** The filter as column values, checked (see destroyWhere); `sid` becomes the sid column. */

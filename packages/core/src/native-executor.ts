@@ -34,6 +34,15 @@ export interface NativeExecutor {
   read(connection: unknown, statement: NativeStatement, values: readonly unknown[]): Promise<ReadonlyArray<readonly unknown[]>>;
   /** Run a statement that writes; resolve the number of rows it changed. */
   write(connection: unknown, statement: NativeStatement, values: readonly unknown[]): Promise<number>;
+  /**
+   * For a driver whose calls run synchronously: run a statement that writes at once and return the number of rows it
+   * changed, throwing its error. With it (and `sharesConnection`), a write made while the store already holds a
+   * connection finishes before the call returns, and its callback is queued at once: express-session then sends the
+   * response in one write instead of two (it splits a response whose store callback comes later).
+   */
+  writeNow?(connection: unknown, statement: NativeStatement, values: readonly unknown[]): number;
+  /** As `writeNow`, for `read`: a read made while the store holds a connection then skips the waiting too. */
+  readNow?(connection: unknown, statement: NativeStatement, values: readonly unknown[]): ReadonlyArray<readonly unknown[]>;
   /** Release what the executor holds (cached statements), before the store destroys a knex it owns. */
   close?(): Promise<void>;
 }

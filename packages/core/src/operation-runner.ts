@@ -4,8 +4,9 @@ import { OPERATION_TIMEOUT_CODE, checkConnection } from './connection.js';
 import type { DialectAdapter } from './dialect-adapter.js';
 import type { SessionTable } from './session-table.js';
 import { ConnectSessionKnexError, DatabaseError, StoreClosedError } from './errors.js';
+import { LATER, type Later } from './later.js';
 import type { ResolvedOptions } from './options.js';
-import type { Retry } from './retry.js';
+import { lostConflict, type Retry } from './retry.js';
 import type { StoredExpiry } from './stored-expiry.js';
 import { bootstrapTable } from './table-setup.js';
 
@@ -114,6 +115,29 @@ export class OperationRunner {
     // Also marks the returned promise handled: a caller that ignores a failure gets no unhandled rejection.
     settled.then(this.#succeeded, this.#failed);
     return settled;
+  }
+
+  /**
+   * Run `body` at once, synchronously, as `run` would run it (the same "now", the same errors, the same evidence for
+   * the availability events), for an operation whose statement can run now (see `ImmediateWrites`). {@link LATER}
+   * when it cannot: the store is closed or not ready yet, `body` says so, or its statement lost a conflict (which
+   * `run` then sends again, with its retries). Throws the operation's error, as `run` would reject with it.
+   */
+  now<T>(operation: string, body: (knex: Knex, now: Knex.Value) => T | Later): T | Later {
+    if (this.#closed || !this.#isReady) return LATER;
+    const { knex, expiry, adapter } = this.#parts;
+    let value: T | Later;
+    try {
+      value = body(knex, expiry.encode(Date.now()));
+    } catch (error) {
+      if (lostConflict(adapter, error)) return LATER;
+      const failure = operationError(operation, error);
+      this.#availability.record(failure);
+      this.#parts.emit('error', failure);
+      throw failure;
+    }
+    if (value !== LATER) this.#availability.record();
+    return value;
   }
 
   /** Refuse new operations, and settle once those in flight, the start-up and any probe have settled. */

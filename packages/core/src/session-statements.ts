@@ -213,6 +213,62 @@ export class SessionStatements {
     return rowCount(await this.#delete(knex, sid));
   }
 
+  /**
+   * Whether a write on `knex` can run now, synchronously: on the fast path, with an executor that has `writeNow` and a
+   * connection already in hand (a lease of this turn's, see {@link TurnLeases.inHand}).
+   */
+  canWriteNow(knex: Knex): boolean {
+    return this.#connectionNow(knex) !== undefined;
+  }
+
+  /** Whether a read on `knex` can run now, synchronously (see `canWriteNow`; the executor has `readNow`). */
+  canReadNow(knex: Knex): boolean {
+    return this.#connectionNow(knex, true) !== undefined;
+  }
+
+  /** {@link SessionStatements.get} at once, on a connection in hand (see `canReadNow`); `undefined` when it cannot. */
+  getNow(knex: Knex, sid: string, now: Knex.Value): { found: boolean; value?: unknown; expires?: number } | undefined {
+    const connection = this.#connectionNow(knex, true);
+    if (connection === undefined) return undefined;
+    const native = this.#native!;
+    const row = native.executor.readNow!(connection, native.get, valuesOf(native.get, [sid, now]))[0];
+    return row ? { found: true, value: row[0], expires: decodeExpiry(row[1], this.#table.expiryEncoding) } : { found: false };
+  }
+
+  /** {@link SessionStatements.upsert} at once; `false`, having done nothing, when it cannot run now (see `canWriteNow`). */
+  upsertNow(knex: Knex, row: SessionRow): boolean {
+    const connection = this.#connectionNow(knex);
+    if (connection === undefined) return false;
+    const native = this.#native!;
+    native.executor.writeNow!(connection, native.upsert, valuesOf(native.upsert, [row.sid, row.sess, row.expired, ...row.extra]));
+    return true;
+  }
+
+  /** {@link SessionStatements.touch} at once: the rows changed, or `undefined` when it cannot run now (see `canWriteNow`). */
+  touchNow(knex: Knex, sid: string, expired: Knex.Value, now: Knex.Value): number | undefined {
+    const connection = this.#connectionNow(knex);
+    if (connection === undefined) return undefined;
+    const native = this.#native!;
+    return native.executor.writeNow!(connection, native.touch, valuesOf(native.touch, [expired, sid, now]));
+  }
+
+  /** {@link SessionStatements.destroy} at once: the rows changed, or `undefined` when it cannot run now (see `canWriteNow`). */
+  destroyNow(knex: Knex, sid: string): number | undefined {
+    const connection = this.#connectionNow(knex);
+    if (connection === undefined) return undefined;
+    const native = this.#native!;
+    return native.executor.writeNow!(connection, native.destroy, valuesOf(native.destroy, [sid]));
+  }
+
+  /** The connection a synchronous write may use now, if any (a refused one is left to the ordinary path to find). */
+  #connectionNow(knex: Knex, read = false): unknown {
+    const native = this.#native;
+    if (!native || native.knex !== knex || !native.executor.sharesConnection) return undefined;
+    if (!(read ? native.executor.readNow : native.executor.writeNow)) return undefined;
+    const connection = this.#leases.inHand(knex.client);
+    return connection === undefined || (native.executor.accepts && !native.executor.accepts(connection)) ? undefined : connection;
+  }
+
   /** Release the executor's resources (before a knex the store owns is destroyed). */
   async close(): Promise<void> {
     const native = this.#native ?? (await this.#preparing?.catch(() => null));

@@ -5,6 +5,7 @@ import type { DialectAdapter } from './dialect-adapter.js';
 import type { SessionRow, SessionTable } from './session-table.js';
 import { InvalidSessionError } from './errors.js';
 import { expiryOf } from './expiry.js';
+import { ImmediateWrites } from './immediate-writes.js';
 import { extraValues } from './input-checks.js';
 import type { ResolvedOptions } from './options.js';
 import type { Retry } from './retry.js';
@@ -57,6 +58,8 @@ export class StoredSessions {
   readonly #touches: TouchThrottle;
   /** With `coalesce`: the calls of one event-loop turn, each kind sent together. */
   readonly #batches: SessionBatches | undefined;
+  /** `read`, `write` and `touch` at once, when their statement can run now. */
+  readonly immediate: ImmediateWrites;
 
   constructor(options: StoredSessionsOptions, parts: StoredSessionsParts) {
     const { adapter, table, knex, expiry, retry } = parts;
@@ -69,6 +72,7 @@ export class StoredSessions {
       bindExpiry: (db, value) => expiry.bind(db, value),
     }));
     this.#touches = new TouchThrottle(options.touchAfter);
+    this.immediate = new ImmediateWrites(options, { codec: this.#codec, statements, touches: this.#touches, expiry });
     this.#batches = options.coalesce ? sessionBatches(statements, knex, expiry, retry) : undefined;
   }
 

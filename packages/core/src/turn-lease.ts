@@ -7,6 +7,8 @@ export interface Lease {
   open: boolean;
   /** Calls that joined and have not finished. */
   users: number;
+  /** The connection, from its arrival until it goes back to the pool. */
+  held: unknown;
   leave(): void;
 }
 
@@ -16,6 +18,11 @@ const noop = (): void => {};
 function othersWaiting(client: Knex.Client): boolean {
   const pool = (client as { pool?: { numPendingAcquires?: () => number } }).pool;
   return typeof pool?.numPendingAcquires === 'function' ? pool.numPendingAcquires() > 0 : true;
+}
+
+/** Whether a call made now would join `lease` (see {@link TurnLeases}). */
+function takes(lease: Lease, client: Knex.Client): boolean {
+  return lease.open || (lease.users > 0 && !othersWaiting(client));
 }
 
 /**
@@ -36,10 +43,19 @@ export class TurnLeases {
     return this.#returned;
   }
 
+  /**
+   * The connection a call made now may use at once, synchronously, without joining: that of the lease it would join,
+   * once its connection has arrived; `undefined` when there is none (the call then joins a lease and waits).
+   */
+  inHand(client: Knex.Client): unknown {
+    const current = this.#current;
+    return current && current.held !== undefined && takes(current, client) ? current.held : undefined;
+  }
+
   /** The lease a call made now joins; the caller must `leave()` it once, when done. */
   join(client: Knex.Client): Lease {
     const current = this.#current;
-    if (current && (current.open || (current.users > 0 && !othersWaiting(client)))) {
+    if (current && takes(current, client)) {
       current.users += 1;
       return current;
     }
@@ -51,6 +67,7 @@ export class TurnLeases {
       connection: client.acquireConnection(),
       open: true,
       users: 1,
+      held: undefined,
       leave: () => {
         lease.users -= 1;
         release();
@@ -61,6 +78,7 @@ export class TurnLeases {
     const release = (): void => {
       if (lease.open || lease.users > 0 || !acquired) return;
       acquired = false;
+      lease.held = undefined;
       if (this.#current === lease) this.#current = undefined;
       Promise.resolve(client.releaseConnection(connection)).then(finish, finish);
     };
@@ -68,6 +86,7 @@ export class TurnLeases {
       (value) => {
         connection = value;
         acquired = true;
+        lease.held = value;
         setImmediate(() => {
           lease.open = false;
           release();

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { knex, type Knex } from 'knex';
 import { expectConnectionsBackAfterFailures, fastPathSession as session, inUse, knexQueries, roundTrip } from '@csk/conformance/fast-path';
-import { SqliteStore, type SqliteStoreOptions } from '@csk/sqlite';
+import type { SessionData } from 'express-session';
+import { DatabaseError, SqliteStore, type SqliteStoreOptions } from '@csk/sqlite';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'csk-sqlite-fast-path-'));
 
@@ -98,4 +99,136 @@ describe('a store that owns its sqlite3 database', () => {
       await check.destroy();
     }
   });
+});
+
+/** A second, raw better-sqlite3 connection on a file, to look at the table synchronously. */
+type RawDatabase = { prepare(sql: string): { get(...values: unknown[]): unknown }; exec(sql: string): void; close(): void };
+const RawDatabase = require('better-sqlite3') as new (filename: string) => RawDatabase;
+
+describe('on better-sqlite3, a set or touch made while the store holds a connection (as after a get, in express-session)', () => {
+  let db: Knex;
+  let raw: RawDatabase;
+  let store: SqliteStore;
+
+  beforeEach(async () => {
+    const filename = path.join(dir, `immediate-${Date.now()}.sqlite`);
+    db = knex({ client: 'better-sqlite3', connection: { filename }, useNullAsDefault: true });
+    store = new SqliteStore({ cleanupInterval: 0, knex: db });
+    await store.set('a', session({ n: 1 }));
+    raw = new RawDatabase(filename);
+  });
+
+  afterEach(async () => {
+    raw.close();
+    await store.close();
+    await db.destroy();
+  });
+
+  /** `body` run from a get's callback of sid 'a', with the session it read; resolves what `body` resolves. */
+  const afterGet = <T>(body: (read: SessionData) => Promise<T>): Promise<T> =>
+    new Promise((resolve, reject) => {
+      store.get('a', (error, read) => (error || !read ? reject(error ?? new Error('no session')) : body(read).then(resolve, reject)));
+    });
+  const stored = (): string => (raw.prepare('select sess from sessions where sid = ?').get('a') as { sess: string }).sess;
+
+  it('is done when the call returns, and calls back once, on a later tick, before what the caller queues next', async () => {
+    const order = await afterGet(
+      (read) =>
+        new Promise<string[]>((resolve) => {
+          const seen: string[] = [];
+          store.set('a', { ...read, n: 2 } as SessionData, (error) => seen.push(`set ${String(error)}`));
+          seen.push(`returned, stored n = ${(JSON.parse(stored()) as { n: number }).n}`);
+          // express-session writes its response's start here; a callback already queued lets it send all at once.
+          process.nextTick(() => seen.push('next tick'));
+          setImmediate(() => resolve(seen));
+        }),
+    );
+    expect(order).toEqual(['returned, stored n = 2', 'set null', 'next tick']);
+    expect(inUse(db)).toBe(0);
+  });
+
+  it('reads at once too: the callback is queued before the call returns', async () => {
+    const order = await afterGet(
+      () =>
+        new Promise<string[]>((resolve) => {
+          const seen: string[] = [];
+          store.get('a', (error, read) => seen.push(`get ${String(error)} n = ${(read as unknown as { n: number }).n}`));
+          store.get('missing', (error, read) => seen.push(`get ${String(error)} ${String(read)}`));
+          process.nextTick(() => seen.push('next tick'));
+          setImmediate(() => resolve(seen));
+        }),
+    );
+    expect(order).toEqual(['get null n = 1', 'get null null', 'next tick']);
+  });
+
+  it('touches at once too, and a touch of an expired session deletes it as the ordinary path does', async () => {
+    const expires = () => (raw.prepare('select expired from sessions where sid = ?').get('a') as { expired: string } | undefined)?.expired;
+    const before = expires();
+    await afterGet(async (read) => {
+      const later = { ...read, cookie: { ...read.cookie, expires: new Date(Date.now() + 7_200_000) } } as SessionData;
+      const done = store.touch('a', later);
+      expect(expires()).not.toBe(before);
+      await done;
+    });
+    await afterGet(async (read) => {
+      const gone = { ...read, cookie: { ...read.cookie, expires: new Date(Date.now() - 1000) } } as SessionData;
+      const done = store.touch('a', gone);
+      expect(expires()).toBeUndefined();
+      await done;
+    });
+  });
+
+  it('fails as the ordinary path does: a DatabaseError of its operation, once, and an error event', async () => {
+    const events: unknown[] = [];
+    store.on('error', (error) => events.push(error));
+    const outcome = await afterGet(
+      (read) =>
+        new Promise<unknown[]>((resolve) => {
+          raw.exec('drop table sessions');
+          const calls: unknown[] = [];
+          const promise = store.set('a', read, (error) => calls.push(error));
+          // Without a callback the promise rejects with the error.
+          store.touch('a', read).catch((error: unknown) => calls.push(error));
+          setImmediate(() => promise.then(() => resolve(calls)));
+        }),
+    );
+    expect(outcome).toHaveLength(2);
+    expect(outcome.map((error) => [error instanceof DatabaseError, (error as DatabaseError).operation])).toEqual([
+      [true, 'set'],
+      [true, 'touch'],
+    ]);
+    expect(events).toEqual(outcome);
+  });
+});
+
+it('on better-sqlite3, reads one sid with get(), which stops at its row, and still reads several with all()', async () => {
+  const db = knex({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true });
+  const store = new SqliteStore({ cleanupInterval: 0, knex: db, coalesce: true });
+  try {
+    await store.ready;
+    const calls: string[] = [];
+    type Spied = { prepare(sql: string): Record<string, (...values: unknown[]) => unknown> };
+    const connection = (await (db.client as Knex.Client).acquireConnection()) as Spied;
+    const prepare = connection.prepare.bind(connection);
+    connection.prepare = (sql) => {
+      const statement = prepare(sql);
+      for (const method of ['get', 'all'] as const) {
+        const original = statement[method]!.bind(statement);
+        statement[method] = (...values) => (calls.push(`${method} ${/ in \(/.test(sql) ? 'several' : 'one'}`), original(...values));
+      }
+      return statement;
+    };
+    await (db.client as Knex.Client).releaseConnection(connection);
+    await store.set('a', session({ n: 1 }));
+    await store.set('b', session({ n: 2 }));
+    expect(await store.get('a')).toMatchObject({ n: 1 });
+    expect(await store.get('missing')).toBeNull();
+    // Two reads in one turn are coalesced into one statement over both sids.
+    const both = await Promise.all([store.get('a'), store.get('b')]);
+    expect(both.map((one) => (one as unknown as { n: number }).n)).toEqual([1, 2]);
+    expect(calls).toEqual(['get one', 'get one', 'all several']);
+  } finally {
+    await store.close();
+    await db.destroy();
+  }
 });
