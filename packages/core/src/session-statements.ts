@@ -5,7 +5,6 @@ import type { NativeExecutor, NativeExecutorContext } from './native-executor.js
 import { rowCount } from './row-count.js';
 import type { SessionRow, SessionTable } from './session-table.js';
 import { decodeExpiry, selectExpiry } from './stored-expiry.js';
-import { MAX_BATCH_SIZE } from './turn-batch.js';
 import { TurnLeases } from './turn-lease.js';
 
 /** The statements the store sends on every request, compiled. */
@@ -27,7 +26,7 @@ export interface StoredRead {
 }
 
 /** The alias of the expiry a `get` reads beside the session: unlikely to be a column's name. */
-const EXPIRES = 'csk_expires';
+export const EXPIRES = 'csk_expires';
 
 /** Returned by a native run whose connection the executor refused: the caller then takes the knex path. */
 const REFUSED = Symbol('refused');
@@ -52,7 +51,7 @@ export class SessionStatements {
   #preparing: Promise<Native | null> | undefined;
   /** For an executor that shares connections: the connection the calls of one event-loop turn share. */
   readonly #leases = new TurnLeases();
-  /** The compiled statements on several sids, by kind and count (`null`: knex compiled that one unexpectedly). */
+  /** The statements `runCompiled` ran, by key (`null`: knex compiled that one unexpectedly). */
   readonly #many = new Map<string, Compiled | null>();
 
   /**
@@ -99,29 +98,6 @@ export class SessionStatements {
       : { found: false };
   }
 
-  /**
-   * The stored `sess` values and expiries of the live sessions among `sids` (distinct), by sid: one statement for all of them,
-   * compiled once per count of sids on the fast path.
-   */
-  async getMany(knex: Knex, sids: readonly string[], now: Knex.Value): Promise<Map<string, StoredRead>> {
-    const encoding = this.#table.expiryEncoding;
-    const found = new Map<string, StoredRead>();
-    const padded = padTo(sids, statementSize(sids.length));
-    const rows = await this.#runMany(knex, 'get', padded.length, [...padded, now], (db, args) =>
-      this.#selectMany(db, args.slice(0, -1) as string[], args[args.length - 1] as Knex.Value),
-    );
-    if (rows) {
-      for (const row of rows) found.set(String(row[0]), { found: true, value: row[1], expires: decodeExpiry(row[2], encoding) });
-      return found;
-    }
-    const t = this.#table;
-    const records: Record<string, unknown>[] = await this.#selectMany(knex, sids, now);
-    for (const row of records) {
-      found.set(String(row[t.sidColumn]), { found: true, value: row[t.sessColumn], expires: decodeExpiry(row[EXPIRES], encoding) });
-    }
-    return found;
-  }
-
   /** Insert the row or replace the one of the same sid. */
   async upsert(knex: Knex, row: SessionRow): Promise<void> {
     const native = this.#native === undefined ? await this.#prepare(knex) : this.#native;
@@ -135,47 +111,6 @@ export class SessionStatements {
     await this.#adapter.upsert(knex, this.#table, { ...row, expired: this.#bindExpiry(knex, row.expired) });
   }
 
-  /** Whether {@link SessionStatements.upsertMany} can send several rows as one statement (the adapter's `upsertMany`). */
-  get upsertsMany(): boolean {
-    return typeof this.#adapter.upsertMany === 'function';
-  }
-
-  /**
-   * `rows` (of distinct sids) cut into the chunks {@link SessionStatements.upsertMany} sends: each of one of the sizes
-   * batched statements come in (a row may not appear twice in one upsert, so a batch is cut rather than padded), in
-   * sid order, so that two batches sharing sids lock their rows in the same order and cannot deadlock.
-   */
-  chunks(rows: readonly SessionRow[]): SessionRow[][] {
-    const sorted = rows.slice().sort((a, b) => (a.sid < b.sid ? -1 : a.sid > b.sid ? 1 : 0));
-    const chunks: SessionRow[][] = [];
-    for (let at = 0; at < sorted.length; ) {
-      const left = sorted.length - at;
-      const size = STATEMENT_SIZES.reduce((best, one) => (one <= left ? one : best), 1);
-      chunks.push(sorted.slice(at, at + size));
-      at += size;
-    }
-    return chunks;
-  }
-
-  /** Insert the rows of one chunk (see {@link SessionStatements.chunks}), or replace the rows of their sids, in one statement. */
-  async upsertMany(knex: Knex, rows: readonly SessionRow[]): Promise<void> {
-    if (rows.length === 1) return this.upsert(knex, rows[0]!);
-    const width = 3 + this.#table.extraColumns.length;
-    const args = rows.flatMap((row) => [row.sid, row.sess, row.expired, ...row.extra]);
-    const done = await this.#runMany(knex, 'upsert', rows.length, args, (db, values) => this.#upsertRows(db, values, width));
-    if (done === undefined) await this.#upsertRows(knex, args, width);
-  }
-
-  /** The adapter's upsert of the rows whose values `values` holds, `width` to a row, expiries bound as the dialect binds them. */
-  #upsertRows(knex: Knex, values: readonly unknown[], width: number): Knex.QueryBuilder | Knex.Raw {
-    const rows: SessionRow[] = [];
-    for (let at = 0; at < values.length; at += width) {
-      const [sid, sess, expired, ...extra] = values.slice(at, at + width) as [string, string, Knex.Value, ...Knex.Value[]];
-      rows.push({ sid, sess, expired: this.#bindExpiry(knex, expired), extra });
-    }
-    return this.#adapter.upsertMany!(knex, this.#table, rows);
-  }
-
   /** Set the expiry of a session that is still live at `now`; resolves the rows changed (0 or 1). */
   async touch(knex: Knex, sid: string, expired: Knex.Value, now: Knex.Value): Promise<number> {
     const native = this.#native === undefined ? await this.#prepare(knex) : this.#native;
@@ -186,19 +121,6 @@ export class SessionStatements {
       if (changed !== REFUSED) return changed;
     }
     return rowCount(await this.#update(knex, sid, expired, now));
-  }
-
-  /**
-   * Set the expiries of the sessions among `touches` (sid to expiry, sids distinct) that are still live at `now`, with
-   * one statement; resolves the rows changed.
-   */
-  async touchMany(knex: Knex, touches: ReadonlyMap<string, Knex.Value>, now: Knex.Value): Promise<number> {
-    const entries = [...touches];
-    const padded = padTo(entries, statementSize(entries.length));
-    const changed = await this.#runMany(knex, 'touch', padded.length, [...padded.flat(), now], (db, args) =>
-      this.#updateMany(db, pairs(args.slice(0, -1)), args[args.length - 1] as Knex.Value),
-    );
-    return changed ?? rowCount(await this.#updateMany(knex, entries, now));
   }
 
   /** Delete the session of `sid`; resolves the rows deleted. */
@@ -227,7 +149,7 @@ export class SessionStatements {
   }
 
   /** {@link SessionStatements.get} at once, on a connection in hand (see `canReadNow`); `undefined` when it cannot. */
-  getNow(knex: Knex, sid: string, now: Knex.Value): { found: boolean; value?: unknown; expires?: number } | undefined {
+  getNow(knex: Knex, sid: string, now: Knex.Value): StoredRead | undefined {
     const connection = this.#connectionNow(knex, true);
     if (connection === undefined) return undefined;
     const native = this.#native!;
@@ -289,30 +211,6 @@ export class SessionStatements {
       .limit(1, { skipBinding: true });
   }
 
-  #selectMany(knex: Knex, sids: readonly string[], now: Knex.Value): Knex.QueryBuilder {
-    const t = this.#table;
-    return t
-      .query(knex)
-      .select(t.sidColumn, t.sessColumn, selectExpiry(knex, this.#adapter, t, EXPIRES))
-      .whereIn(t.sidColumn, sids as string[])
-      .andWhere(t.expiredColumn, '>', this.#bindExpiry(knex, now));
-  }
-
-  /** `UPDATE … SET expired = CASE sid WHEN … THEN … ELSE expired END`: the ELSE also gives the CASE the column's type. */
-  #updateMany(knex: Knex, touches: ReadonlyArray<readonly [string, Knex.Value]>, now: Knex.Value): Knex.QueryBuilder {
-    const t = this.#table;
-    const cases = touches.map(() => 'when ? then ?').join(' ');
-    const bindings = touches.flatMap(([sid, expired]) => [sid, this.#bindExpiry(knex, expired)]);
-    return t
-      .query(knex)
-      .whereIn(
-        t.sidColumn,
-        touches.map(([sid]) => sid),
-      )
-      .andWhere(t.expiredColumn, '>', this.#bindExpiry(knex, now))
-      .update({ [t.expiredColumn]: knex.raw(`case ?? ${cases} else ?? end`, [t.sidColumn, ...bindings, t.expiredColumn]) });
-  }
-
   #update(knex: Knex, sid: string, expired: Knex.Value, now: Knex.Value): Knex.QueryBuilder {
     const t = this.#table;
     return t
@@ -328,19 +226,19 @@ export class SessionStatements {
   }
 
   /**
-   * Run the statement on `count` sids that `build` makes, on the fast path: compiled once per kind and count, with
-   * `args` for its values (`build` is given stand-ins for them). Resolves `undefined` when the knex path must run it.
+   * Run a statement that `build` makes on the fast path (for `BatchedStatements`): compiled once per `key`, with `args`
+   * for its values (`build` is given stand-ins for them); a `'read'` resolves its rows, a `'write'` the rows changed.
+   * Resolves `undefined` when the knex path must run it.
    */
-  async #runMany<K extends 'get' | 'touch' | 'upsert'>(
+  async runCompiled<K extends 'read' | 'write'>(
     knex: Knex,
     kind: K,
-    count: number,
+    key: string,
     args: readonly unknown[],
     build: (knex: Knex, args: readonly unknown[]) => Knex.QueryBuilder | Knex.Raw,
-  ): Promise<(K extends 'get' ? ReadonlyArray<readonly unknown[]> : number) | undefined> {
+  ): Promise<(K extends 'read' ? ReadonlyArray<readonly unknown[]> : number) | undefined> {
     const native = this.#native === undefined ? await this.#prepare(knex) : this.#native;
     if (!native || native.knex !== knex) return undefined;
-    const key = `${kind}${count}`;
     let statement = this.#many.get(key);
     if (statement === undefined) {
       const stand = args.map((_, i) => placeholder(i));
@@ -351,11 +249,11 @@ export class SessionStatements {
     if (!compiled) return undefined;
     const executor = native.executor;
     const result = await this.#run<unknown>(native, (connection) =>
-      kind === 'get'
+      kind === 'read'
         ? executor.read(connection, compiled, valuesOf(compiled, args))
         : executor.write(connection, compiled, valuesOf(compiled, args)),
     );
-    return result === REFUSED ? undefined : (result as K extends 'get' ? ReadonlyArray<readonly unknown[]> : number);
+    return result === REFUSED ? undefined : (result as K extends 'read' ? ReadonlyArray<readonly unknown[]> : number);
   }
 
   /** Decide, once, whether the statements run natively; concurrent first calls share the decision. */
@@ -428,30 +326,4 @@ export class SessionStatements {
       await client.releaseConnection(connection);
     }
   }
-}
-
-/** `[a, b, c, d]` as `[[a, b], [c, d]]`. */
-function pairs(flat: readonly unknown[]): Array<[string, Knex.Value]> {
-  const out: Array<[string, Knex.Value]> = [];
-  for (let i = 0; i < flat.length; i += 2) out.push([flat[i] as string, flat[i + 1] as Knex.Value]);
-  return out;
-}
-
-/**
- * The sizes the statements on several sids come in. A batch is padded up to the next one by repeating its last entry
- * (which changes nothing: `IN` matches a row once, and a repeated `WHEN` gives the same value), so that each kind has
- * a handful of statements to prepare per connection, not one per count: prepared statements cost memory on both
- * sides, and some servers cap their number (`max_prepared_stmt_count`).
- */
-const STATEMENT_SIZES = [2, 4, 8, 16, 32, 64, MAX_BATCH_SIZE];
-
-function statementSize(count: number): number {
-  return STATEMENT_SIZES.find((size) => size >= count) ?? count;
-}
-
-function padTo<T>(items: readonly T[], size: number): readonly T[] {
-  if (items.length >= size) return items;
-  const out = items.slice();
-  while (out.length < size) out.push(items[items.length - 1]!);
-  return out;
 }

@@ -1,5 +1,6 @@
 import type { SessionData } from 'express-session';
 import type { Knex } from 'knex';
+import { BatchedStatements } from './batched-statements.js';
 import type { BulkStatements } from './bulk-statements.js';
 import type { DialectAdapter } from './dialect-adapter.js';
 import type { SessionRow, SessionTable } from './session-table.js';
@@ -73,7 +74,10 @@ export class StoredSessions {
     }));
     this.#touches = new TouchThrottle(options.touchAfter);
     this.immediate = new ImmediateWrites(options, { codec: this.#codec, statements, touches: this.#touches, expiry });
-    this.#batches = options.coalesce ? sessionBatches(statements, knex, expiry, retry) : undefined;
+    if (options.coalesce) {
+      const batched = new BatchedStatements(statements, adapter, table, (db, value) => expiry.bind(db, value));
+      this.#batches = sessionBatches(statements, batched, knex, expiry, retry);
+    }
   }
 
   /** The live session of `sid`, with `cookie.expires` as the expiry column holds it; `null` when there is none. */
