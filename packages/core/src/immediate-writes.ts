@@ -47,11 +47,11 @@ export class ImmediateWrites {
    * As `StoredSessions.read`. Coalesced calls keep their own path. A row that turns out corrupt under onCorruptSession
    * 'delete' is left to the ordinary path (which reads it again and deletes it): a read changes nothing.
    */
-  read(knex: Knex, sid: string, now: Knex.Value): SessionData | null | Later {
+  read(knex: Knex, sid: string, now: () => Knex.Value): SessionData | null | Later {
     // Checked first: on a driver that cannot, the ordinary path would otherwise hash the sid (hashSid) a second time.
     if (this.#options.serializer || this.#options.coalesce || !this.#statements.canReadNow(knex)) return LATER;
     const key = this.#codec.key(sid);
-    const row = this.#statements.getNow(knex, key, now);
+    const row = this.#statements.getNow(knex, key, now());
     if (row === undefined) return LATER;
     if (!row.found) return null;
     const session = this.#codec.decode(row.value, key) as SessionData | undefined;
@@ -73,13 +73,13 @@ export class ImmediateWrites {
   }
 
   /** As `StoredSessions.touch`. */
-  touch(knex: Knex, sid: string, session: SessionData, nowValue: Knex.Value): void | Later {
+  touch(knex: Knex, sid: string, session: SessionData, nowValue: () => Knex.Value): void | Later {
     if (this.#options.coalesce || !this.#statements.canWriteNow(knex)) return LATER;
     const now = Date.now();
     const expires = expiryOf(session, now, this.#options.ttl);
     if (expires <= now) return this.#destroyExpired(knex, sid);
     if (this.#touches.skip(sid, now)) return;
-    const changed = this.#statements.touchNow(knex, this.#codec.key(sid), this.#expiry.encode(expires), nowValue);
+    const changed = this.#statements.touchNow(knex, this.#codec.key(sid), this.#expiry.encode(expires), nowValue());
     if (changed !== undefined && changed > 0) this.#touches.wrote(sid, now);
   }
 

@@ -311,7 +311,7 @@ export class KnexStore extends session.Store {
    */
   #now<T>(
     operation: string,
-    attempt: (knex: Knex, now: Knex.Value) => T | Later,
+    attempt: (knex: Knex, now: () => Knex.Value) => T | Later,
     callback: Callback<T> | undefined,
   ): Promise<T | undefined> | undefined {
     let value: T | Later;

@@ -121,14 +121,15 @@ export class OperationRunner {
    * Run `body` at once, synchronously, as `run` would run it (the same "now", the same errors, the same evidence for
    * the availability events), for an operation whose statement can run now (see `ImmediateWrites`). {@link LATER}
    * when it cannot: the store is closed or not ready yet, `body` says so, or its statement lost a conflict (which
-   * `run` then sends again, with its retries). Throws the operation's error, as `run` would reject with it.
+   * `run` then sends again, with its retries). Throws the operation's error, as `run` would reject with it. `now`
+   * reads the clock when `body` asks: a body that cannot run now, as on every server, costs no encoding.
    */
-  now<T>(operation: string, body: (knex: Knex, now: Knex.Value) => T | Later): T | Later {
+  now<T>(operation: string, body: (knex: Knex, now: () => Knex.Value) => T | Later): T | Later {
     if (this.#closed || !this.#isReady) return LATER;
     const { knex, expiry, adapter } = this.#parts;
     let value: T | Later;
     try {
-      value = body(knex, expiry.encode(Date.now()));
+      value = body(knex, () => expiry.encode(Date.now()));
     } catch (error) {
       if (lostConflict(adapter, error)) return LATER;
       const failure = operationError(operation, error);
