@@ -63,3 +63,12 @@ function describeDate(value: unknown): string {
   if (value instanceof Date) return 'an invalid Date';
   return Array.isArray(value) ? 'an array' : 'an object';
 }
+
+/**
+ * The session's expiry in ms (see {@link expiryOf}), or `undefined` when it has already passed at `now`: a set or
+ * touch of such a session deletes its row instead, so that it is never revived.
+ */
+export function liveExpiry(session: SessionData, now: number, ttl: (session: SessionData) => number): number | undefined {
+  const expires = expiryOf(session, now, ttl);
+  return expires > now ? expires : undefined;
+}

@@ -1,6 +1,6 @@
 import type { SessionData } from 'express-session';
 import type { Knex } from 'knex';
-import { expiryOf } from './expiry.js';
+import { liveExpiry } from './expiry.js';
 import { extraValues } from './input-checks.js';
 import { LATER, type Later } from './later.js';
 import { withStoredExpiry } from './stored-expiry.js';
@@ -65,8 +65,8 @@ export class ImmediateWrites {
     const sess = this.#codec.encode(session, key) as string;
     const extra = extraValues(this.#options.columns, session);
     const now = Date.now();
-    const expires = expiryOf(session, now, this.#options.ttl);
-    if (expires <= now) return this.#destroyExpired(knex, sid);
+    const expires = liveExpiry(session, now, this.#options.ttl);
+    if (expires === undefined) return this.#destroyExpired(knex, sid);
     this.#statements.upsertNow(knex, { sid: key, sess, expired: this.#expiry.encode(expires), extra });
     this.#touches.wrote(sid, now);
     return { sid: key, expires: new Date(expires) };
@@ -76,8 +76,8 @@ export class ImmediateWrites {
   touch(knex: Knex, sid: string, session: SessionData, nowValue: () => Knex.Value): void | Later {
     if (this.#options.coalesce || !this.#statements.canWriteNow(knex)) return LATER;
     const now = Date.now();
-    const expires = expiryOf(session, now, this.#options.ttl);
-    if (expires <= now) return this.#destroyExpired(knex, sid);
+    const expires = liveExpiry(session, now, this.#options.ttl);
+    if (expires === undefined) return this.#destroyExpired(knex, sid);
     if (this.#touches.skip(sid, now)) return;
     const changed = this.#statements.touchNow(knex, this.#codec.key(sid), this.#expiry.encode(expires), nowValue());
     if (changed !== undefined && changed > 0) this.#touches.wrote(sid, now);

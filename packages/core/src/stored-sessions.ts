@@ -5,7 +5,7 @@ import type { BulkStatements } from './bulk-statements.js';
 import type { DialectAdapter } from './dialect-adapter.js';
 import type { SessionRow, SessionTable } from './session-table.js';
 import { InvalidSessionError } from './errors.js';
-import { expiryOf } from './expiry.js';
+import { liveExpiry } from './expiry.js';
 import { ImmediateWrites } from './immediate-writes.js';
 import { extraValues } from './input-checks.js';
 import type { ResolvedOptions } from './options.js';
@@ -102,7 +102,7 @@ export class StoredSessions {
     const sess = typeof encoded === 'string' ? encoded : await encoded;
     const extra = extraValues(this.#options.columns, session);
     const now = Date.now();
-    const expires = this.#liveExpiry(session, now);
+    const expires = liveExpiry(session, now, this.#options.ttl);
     if (expires === undefined) return this.#destroyExpired(knex, sid);
     const expired = this.#parts.expiry.encode(expires);
     const row: SessionRow = { sid: key, sess, expired, extra };
@@ -115,7 +115,7 @@ export class StoredSessions {
   /** Move a live session's expiry, unless this process wrote it within `touchAfter`; never revives an expired one. */
   async touch(knex: Knex, sid: string, session: SessionData, nowValue: Knex.Value): Promise<void> {
     const now = Date.now();
-    const expires = this.#liveExpiry(session, now);
+    const expires = liveExpiry(session, now, this.#options.ttl);
     if (expires === undefined) return this.#destroyExpired(knex, sid);
     // Within touchAfter of this process's last expiry write for the sid: no statement at all.
     if (this.#touches.skip(sid, now)) return;
@@ -196,12 +196,6 @@ export class StoredSessions {
   /** Release what the fast path holds on its connections (before the knex is destroyed). */
   close(): Promise<void> {
     return this.#statements.close();
-  }
-
-  /** The session's expiry in ms, or `undefined` when it has already passed (the caller then destroys its row). */
-  #liveExpiry(session: SessionData, now: number): number | undefined {
-    const expires = expiryOf(session, now, this.#options.ttl);
-    return expires > now ? expires : undefined;
   }
 
   /** Delete the row of a session whose expiry has already passed: a set or touch of it never revives it. */
