@@ -1,6 +1,7 @@
 // Figures from the trials: medians, the ratios to the floor and to ours, the targets, and the table, JSON, Markdown
 // and SVG chart they are published as.
 import { median } from './stats.mjs';
+import { MET_COLOURS, escape, svgDocument } from './svg.mjs';
 
 /** The database a contender's dialect runs on, as people read it. */
 export const DATABASE_LABELS = {
@@ -230,7 +231,6 @@ export function text(report) {
 }
 
 const COLOURS = { ours: '#2563eb', floor: '#6b7280', peer: '#f59e0b', v5: '#dc2626', memory: '#10b981', redis: '#7c3aed', 'ours-option': '#60a5fa' };
-const escape = (value) => String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
  * A horizontal bar chart of req/s, one panel per scenario, on a logarithmic axis (MemoryStore and the databases are
@@ -281,7 +281,7 @@ export function chart(report) {
   for (const target of report.targets) {
     const { measured, goal } = targetFigures(target);
     const mark = target.met === null ? '·' : target.met ? '✓' : '✗';
-    const colour = target.met === null ? '#6b7280' : target.met ? '#15803d' : '#b91c1c';
+    const colour = MET_COLOURS[target.met === null ? 'none' : target.met ? 'met' : 'missed'];
     y += 16;
     parts.push(
       `<text x="12" y="${y}" class="label" fill="${colour}">${mark} ${escape(target.scenario)}: ${escape(target.name)}</text>`,
@@ -292,15 +292,6 @@ export function chart(report) {
     .map(([role, name], i) => `<rect x="${12 + i * 128}" y="30" width="12" height="12" fill="${COLOURS[role]}"/><text x="${30 + i * 128}" y="40" class="label">${name}</text>`)
     .join('');
   const height = y + 20;
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">`,
-    '<style>.panel{font-size:14px;font-weight:600}.label{font-size:12px}.value{font-size:11px}.tick{font-size:11px;fill:#555}.grid{stroke:#ccc;stroke-dasharray:2 3}</style>',
-    `<rect width="${width}" height="${height}" fill="#fff"/>`,
-    `<text x="12" y="20" class="panel">requests per second (log scale), median of ${report.machine.roundsNote}; ${escape(report.machine.date)}</text>`,
-    legend,
-    ...parts,
-    ...ticks,
-    '</svg>',
-    '',
-  ].join('\n');
+  const title = `<text x="12" y="20" class="panel">requests per second (log scale), median of ${report.machine.roundsNote}; ${escape(report.machine.date)}</text>`;
+  return svgDocument(width, height, [title, legend, ...parts, ...ticks]);
 }
