@@ -18,7 +18,7 @@ import { probeDatabases, resetDatabases } from './databases.mjs';
 import { SCENARIOS, runHttpPhase } from './http-phase.mjs';
 import { measureImportCost } from './import-cost.mjs';
 import { runBehindLatency } from './latency.mjs';
-import { chart, markdown, summarise, targets, text } from './report.mjs';
+import { saveRenderings, summarise, targets, text } from './report.mjs';
 import { runStorePhase } from './store-phase.mjs';
 
 const args = process.argv.slice(2);
@@ -179,7 +179,6 @@ if (quick || only || latencyOnly) {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const json = JSON.stringify(report, (key, value) => (typeof value === 'number' && !Number.isFinite(value) ? null : value), 2);
   writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${json}\n`);
-  writeFileSync(path.join(RESULTS_DIR, 'latest.md'), markdown(report));
-  writeFileSync(path.join(RESULTS_DIR, 'chart.svg'), chart(report));
-  console.log(`\nSaved ${path.relative(process.cwd(), RESULTS_DIR)}/latest.json, latest.md and chart.svg`);
+  const written = saveRenderings(report, RESULTS_DIR);
+  console.log(`\nSaved ${path.relative(process.cwd(), RESULTS_DIR)}/latest.json, ${written.join(', ')}`);
 }

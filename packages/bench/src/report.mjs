@@ -1,5 +1,10 @@
 // Figures from the trials: medians, the ratios to the floor and to ours, the targets, and the table, JSON, Markdown
-// and SVG chart they are published as.
+// and SVG chart they are published as. Run as a script, it writes latest.md and the chart again from a saved
+// latest.json (see the end of this file).
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RESULTS_DIR } from './config.mjs';
 import { median } from './stats.mjs';
 import { MET_COLOURS, escape, svgDocument } from './svg.mjs';
 
@@ -294,4 +299,22 @@ export function chart(report) {
   const height = y + 20;
   const title = `<text x="12" y="20" class="panel">requests per second (log scale), median of ${report.machine.roundsNote}; ${escape(report.machine.date)}</text>`;
   return svgDocument(width, height, [title, legend, ...parts, ...ticks]);
+}
+
+/**
+ * Writes what a full run renders from its report into `dir`, beside latest.json: the Markdown tables and the chart.
+ * The report may be the one just measured or one read back from latest.json (where NaN was saved as null).
+ */
+export function saveRenderings(report, dir) {
+  const files = { 'latest.md': markdown(report), 'chart.svg': chart(report) };
+  for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
+  return Object.keys(files);
+}
+
+// `node src/report.mjs [results/latest.json]`: latest.md and the chart again from a saved run, written beside it,
+// without measuring anything (after a change to how the results are presented).
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const file = path.resolve(process.argv[2] ?? path.join(RESULTS_DIR, 'latest.json'));
+  const written = saveRenderings(JSON.parse(readFileSync(file, 'utf8')), path.dirname(file));
+  console.log(`Wrote ${written.join(', ')} from ${path.relative(process.cwd(), file)}`);
 }
