@@ -1,6 +1,6 @@
 // `pnpm bench`: the store-level and HTTP scenarios over every contender whose database is reachable, the import cost,
 // then /write and /read again with the databases behind a link with real latency; then the table (printed),
-// results/latest.json, results/latest.md and results/chart.svg.
+// results/latest.json, results/latest.md, results/chart.svg (req/s) and results/targets.svg (each target against its goal).
 //
 //   node src/main.mjs [--quick] [--only=id,id] [--skip-store] [--skip-http] [--skip-import]
 //                     [--latency=MS | --no-latency | --latency-only] [--scenarios=write,read] [--rounds=N]

@@ -1,5 +1,5 @@
 // Figures from the trials: medians, the ratios to the floor and to ours, the targets, and the table, JSON, Markdown
-// and SVG chart they are published as. Run as a script, it writes latest.md and the chart again from a saved
+// and SVG charts they are published as. Run as a script, it writes latest.md and the charts again from a saved
 // latest.json (see the end of this file).
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { RESULTS_DIR } from './config.mjs';
 import { median } from './stats.mjs';
 import { MET_COLOURS, escape, svgDocument } from './svg.mjs';
+import { targetsChart } from './targets-chart.mjs';
 
 /** The database a contender's dialect runs on, as people read it. */
 export const DATABASE_LABELS = {
@@ -302,16 +303,17 @@ export function chart(report) {
 }
 
 /**
- * Writes what a full run renders from its report into `dir`, beside latest.json: the Markdown tables and the chart.
+ * Writes what a full run renders from its report into `dir`, beside latest.json: the Markdown tables, the chart of
+ * req/s and the chart of the targets.
  * The report may be the one just measured or one read back from latest.json (where NaN was saved as null).
  */
 export function saveRenderings(report, dir) {
-  const files = { 'latest.md': markdown(report), 'chart.svg': chart(report) };
+  const files = { 'latest.md': markdown(report), 'chart.svg': chart(report), 'targets.svg': targetsChart(report) };
   for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
   return Object.keys(files);
 }
 
-// `node src/report.mjs [results/latest.json]`: latest.md and the chart again from a saved run, written beside it,
+// `node src/report.mjs [results/latest.json]`: latest.md and the charts again from a saved run, written beside it,
 // without measuring anything (after a change to how the results are presented).
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const file = path.resolve(process.argv[2] ?? path.join(RESULTS_DIR, 'latest.json'));
