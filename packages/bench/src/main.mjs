@@ -1,6 +1,6 @@
 // `pnpm bench`: the store-level and HTTP scenarios over every contender whose database is reachable, the import cost,
 // then /write and /read again with the databases behind a link with real latency; then the table (printed),
-// results/latest.json, results/latest.md and results/chart.svg.
+// results/latest.json, results/latest.md, results/chart.svg (req/s) and results/targets.svg (each target against its goal).
 //
 //   node src/main.mjs [--quick] [--only=id,id] [--skip-store] [--skip-http] [--skip-import]
 //                     [--latency=MS | --no-latency | --latency-only] [--scenarios=write,read] [--rounds=N]
@@ -18,7 +18,7 @@ import { probeDatabases, resetDatabases } from './databases.mjs';
 import { SCENARIOS, runHttpPhase } from './http-phase.mjs';
 import { measureImportCost } from './import-cost.mjs';
 import { runBehindLatency } from './latency.mjs';
-import { chart, markdown, summarise, targets, text } from './report.mjs';
+import { saveRenderings, summarise, targets, text } from './report.mjs';
 import { runStorePhase } from './store-phase.mjs';
 
 const args = process.argv.slice(2);
@@ -179,7 +179,6 @@ if (quick || only || latencyOnly) {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const json = JSON.stringify(report, (key, value) => (typeof value === 'number' && !Number.isFinite(value) ? null : value), 2);
   writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${json}\n`);
-  writeFileSync(path.join(RESULTS_DIR, 'latest.md'), markdown(report));
-  writeFileSync(path.join(RESULTS_DIR, 'chart.svg'), chart(report));
-  console.log(`\nSaved ${path.relative(process.cwd(), RESULTS_DIR)}/latest.json, latest.md and chart.svg`);
+  const written = saveRenderings(report, RESULTS_DIR);
+  console.log(`\nSaved ${path.relative(process.cwd(), RESULTS_DIR)}/latest.json, ${written.join(', ')}`);
 }

@@ -1,6 +1,13 @@
 // Figures from the trials: medians, the ratios to the floor and to ours, the targets, and the table, JSON, Markdown
-// and SVG chart they are published as.
+// and SVG charts they are published as. Run as a script, it writes latest.md and the charts again from a saved
+// latest.json (see the end of this file).
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RESULTS_DIR } from './config.mjs';
 import { median } from './stats.mjs';
+import { MET_COLOURS, escape, svgDocument } from './svg.mjs';
+import { targetsChart } from './targets-chart.mjs';
 
 /** The database a contender's dialect runs on, as people read it. */
 export const DATABASE_LABELS = {
@@ -230,7 +237,6 @@ export function text(report) {
 }
 
 const COLOURS = { ours: '#2563eb', floor: '#6b7280', peer: '#f59e0b', v5: '#dc2626', memory: '#10b981', redis: '#7c3aed', 'ours-option': '#60a5fa' };
-const escape = (value) => String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /**
  * A horizontal bar chart of req/s, one panel per scenario, on a logarithmic axis (MemoryStore and the databases are
@@ -281,7 +287,7 @@ export function chart(report) {
   for (const target of report.targets) {
     const { measured, goal } = targetFigures(target);
     const mark = target.met === null ? '·' : target.met ? '✓' : '✗';
-    const colour = target.met === null ? '#6b7280' : target.met ? '#15803d' : '#b91c1c';
+    const colour = MET_COLOURS[target.met === null ? 'none' : target.met ? 'met' : 'missed'];
     y += 16;
     parts.push(
       `<text x="12" y="${y}" class="label" fill="${colour}">${mark} ${escape(target.scenario)}: ${escape(target.name)}</text>`,
@@ -292,15 +298,25 @@ export function chart(report) {
     .map(([role, name], i) => `<rect x="${12 + i * 128}" y="30" width="12" height="12" fill="${COLOURS[role]}"/><text x="${30 + i * 128}" y="40" class="label">${name}</text>`)
     .join('');
   const height = y + 20;
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif">`,
-    '<style>.panel{font-size:14px;font-weight:600}.label{font-size:12px}.value{font-size:11px}.tick{font-size:11px;fill:#555}.grid{stroke:#ccc;stroke-dasharray:2 3}</style>',
-    `<rect width="${width}" height="${height}" fill="#fff"/>`,
-    `<text x="12" y="20" class="panel">requests per second (log scale), median of ${report.machine.roundsNote}; ${escape(report.machine.date)}</text>`,
-    legend,
-    ...parts,
-    ...ticks,
-    '</svg>',
-    '',
-  ].join('\n');
+  const title = `<text x="12" y="20" class="panel">requests per second (log scale), median of ${report.machine.roundsNote}; ${escape(report.machine.date)}</text>`;
+  return svgDocument(width, height, [title, legend, ...parts, ...ticks]);
+}
+
+/**
+ * Writes what a full run renders from its report into `dir`, beside latest.json: the Markdown tables, the chart of
+ * req/s and the chart of the targets.
+ * The report may be the one just measured or one read back from latest.json (where NaN was saved as null).
+ */
+export function saveRenderings(report, dir) {
+  const files = { 'latest.md': markdown(report), 'chart.svg': chart(report), 'targets.svg': targetsChart(report) };
+  for (const [name, content] of Object.entries(files)) writeFileSync(path.join(dir, name), content);
+  return Object.keys(files);
+}
+
+// `node src/report.mjs [results/latest.json]`: latest.md and the charts again from a saved run, written beside it,
+// without measuring anything (after a change to how the results are presented).
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const file = path.resolve(process.argv[2] ?? path.join(RESULTS_DIR, 'latest.json'));
+  const written = saveRenderings(JSON.parse(readFileSync(file, 'utf8')), path.dirname(file));
+  console.log(`Wrote ${written.join(', ')} from ${path.relative(process.cwd(), file)}`);
 }
