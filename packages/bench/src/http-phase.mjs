@@ -3,6 +3,7 @@
 // runs one trial, back to back, in an order that rotates every round.
 import autocannon from 'autocannon';
 import { Child } from './child.mjs';
+import { databaseCpuUs } from './database-cpu.mjs';
 import { rotate } from './store-phase.mjs';
 
 /** How long /read with touchAfter lets a touch send nothing after the last expiry write (ms). */
@@ -89,7 +90,9 @@ export async function runHttpPhase(contenders, size, log, scenarios = SCENARIOS)
         for (const s of rotate(chosen, round)) {
           const cookies = scenario.login ? s.cookies : undefined;
           const before = await s.child.ask({ type: 'usage' });
+          const databaseBefore = databaseCpuUs();
           const result = await load(s.port, scenario, cookies, size.connections, size.trialMs);
+          const databaseAfter = databaseCpuUs();
           const after = await s.child.ask({ type: 'usage' });
           const failures = result.non2xx + result.errors + result.timeouts;
           const trial = {
@@ -99,6 +102,7 @@ export async function runHttpPhase(contenders, size, log, scenarios = SCENARIOS)
             requests: result.requests.total,
             failures,
             cpuUs: (after.cpuUs - before.cpuUs) / result.requests.total,
+            databaseCpuUs: (databaseAfter - databaseBefore) / result.requests.total,
           };
           const entry = results[scenario.id].get(s.contender.id) ?? { trials: [], rssBytes: Number.NaN, server: s.key };
           entry.trials.push(trial);

@@ -50,6 +50,8 @@ export function summarise(scenario, contenders, results) {
         p99Ms: median(result.trials.map((t) => t.p99)),
         peakRssBytes: result.rssBytes,
         cpuUsPerRequest: median(result.trials.map((t) => t.cpuUs)),
+        // HTTP trials only (a store-level trial's time includes its warm-up); older results have none.
+        databaseCpuUsPerRequest: median(result.trials.map((t) => t.databaseCpuUs ?? Number.NaN)),
         sequentialUs: Number.isFinite(result.sequentialUs) ? result.sequentialUs : Number.NaN,
         failures: result.trials.reduce((sum, t) => sum + t.failures, 0),
         rounds: result.trials.map((t) => Math.round(t.rps)),
@@ -149,13 +151,14 @@ export function markdown(report) {
   const lines = [];
   for (const scenario of report.scenarios) {
     lines.push(`**${scenario.label}**`, '');
-    lines.push('| database | contender | req/s | p50 ms | p99 ms | CPU µs/req | peak RSS MB | × floor | × ours |');
-    lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|');
+    lines.push('| database | contender | req/s | p50 ms | p99 ms | server CPU µs/req | database CPU µs/req | peak RSS MB | × floor | × ours |');
+    lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|');
     for (const row of scenario.rows) {
       const name = row.role === 'ours' ? `**${row.label}**` : row.label;
       lines.push(
         `| ${row.database} | ${name}${row.failures ? ` (${row.failures} failed)` : ''} | ${fixed(row.rps, 0)} | ` +
-          `${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ${fixed(row.cpuUsPerRequest, 0)} | ${mb(row.peakRssBytes)} | ` +
+          `${fixed(row.p50Ms, 2)} | ${fixed(row.p99Ms, 2)} | ${fixed(row.cpuUsPerRequest, 0)} | ` +
+          `${fixed(row.databaseCpuUsPerRequest, 0)} | ${mb(row.peakRssBytes)} | ` +
           `${times(row.toFloor)} | ` +
           `${times(row.toOurs)} |`,
       );
@@ -206,13 +209,13 @@ export function text(report) {
     lines.push('', scenario.label);
     lines.push(
       `  ${'database'.padEnd(26)}${'contender'.padEnd(36)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}` +
-        `${'p99 ms'.padStart(9)}${'CPU µs'.padStart(8)}${'RSS MB'.padStart(8)}${'×floor'.padStart(8)}${'×ours'.padStart(8)}`,
+        `${'p99 ms'.padStart(9)}${'CPU µs'.padStart(8)}${'DB µs'.padStart(8)}${'RSS MB'.padStart(8)}${'×floor'.padStart(8)}${'×ours'.padStart(8)}`,
     );
     for (const row of scenario.rows) {
       lines.push(
         `  ${row.database.padEnd(26)}${(row.label + (row.failures ? ` (${row.failures} failed)` : '')).padEnd(36)}` +
           `${fixed(row.rps, 0).padStart(9)}${fixed(row.p50Ms, 2).padStart(9)}${fixed(row.p99Ms, 2).padStart(9)}` +
-          `${fixed(row.cpuUsPerRequest, 0).padStart(8)}` +
+          `${fixed(row.cpuUsPerRequest, 0).padStart(8)}${fixed(row.databaseCpuUsPerRequest, 0).padStart(8)}` +
           `${mb(row.peakRssBytes).padStart(8)}${times(row.toFloor).padStart(8)}${times(row.toOurs).padStart(8)}`,
       );
     }
