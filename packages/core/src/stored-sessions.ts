@@ -3,11 +3,9 @@ import type { Knex } from 'knex';
 import { BatchedStatements } from './batched-statements.js';
 import type { BulkStatements } from './bulk-statements.js';
 import type { DialectAdapter } from './dialect-adapter.js';
-import type { SessionRow, SessionTable } from './session-table.js';
+import type { SessionTable } from './session-table.js';
 import { InvalidSessionError } from './errors.js';
-import { liveExpiry } from './expiry.js';
 import { ImmediateWrites } from './immediate-writes.js';
-import { extraValues } from './input-checks.js';
 import type { ResolvedOptions } from './options.js';
 import type { Retry } from './retry.js';
 import { SessionCodec } from './session-codec.js';
@@ -16,6 +14,7 @@ import { SessionStatements } from './session-statements.js';
 import type { SetEvent } from './store-events.js';
 import { withStoredExpiry, type StoredExpiry } from './stored-expiry.js';
 import { TouchThrottle } from './touch-throttle.js';
+import { WritePlanner } from './write-plan.js';
 
 /** One session `findWhere` found: its stored id and the session. */
 export interface FoundSession {
@@ -57,6 +56,8 @@ export class StoredSessions {
   readonly #codec: SessionCodec;
   readonly #statements: SessionStatements;
   readonly #touches: TouchThrottle;
+  /** The steps of `write` and `touch` around their statement, shared with {@link ImmediateWrites}. */
+  readonly #plans: WritePlanner;
   /** With `coalesce`: the calls of one event-loop turn, each kind sent together. */
   readonly #batches: SessionBatches | undefined;
   /** `read`, `write` and `touch` at once, when their statement can run now. */
@@ -72,8 +73,9 @@ export class StoredSessions {
       ownsKnex: parts.ownsKnex,
       bindExpiry: (db, value) => expiry.bind(db, value),
     }));
-    this.#touches = new TouchThrottle(options.touchAfter);
-    this.immediate = new ImmediateWrites(options, { codec: this.#codec, statements, touches: this.#touches, expiry });
+    const touches = (this.#touches = new TouchThrottle(options.touchAfter));
+    const plans = (this.#plans = new WritePlanner(options, { codec: this.#codec, touches, expiry }));
+    this.immediate = new ImmediateWrites(options, { codec: this.#codec, statements, plans });
     if (options.coalesce) {
       const batched = new BatchedStatements(statements, adapter, table, (db, value) => expiry.bind(db, value));
       this.#batches = sessionBatches(statements, batched, knex, expiry, retry);
@@ -99,32 +101,24 @@ export class StoredSessions {
     const key = this.#codec.key(sid);
     const encoded = this.#codec.encode(session, key);
     // As in read: only a serializer's text is awaited.
-    const sess = typeof encoded === 'string' ? encoded : await encoded;
-    const extra = extraValues(this.#options.columns, session);
-    const now = Date.now();
-    const expires = liveExpiry(session, now, this.#options.ttl);
-    if (expires === undefined) return this.#destroyExpired(knex, sid);
-    const expired = this.#parts.expiry.encode(expires);
-    const row: SessionRow = { sid: key, sess, expired, extra };
+    const plan = this.#plans.write(sid, session, key, typeof encoded === 'string' ? encoded : await encoded);
+    const row = plan.row;
+    if (row === undefined) return this.#destroyExpired(knex, key);
     const writes = this.#batches?.writes;
     await (writes ? writes.add(key, row) : this.#parts.retry(() => this.#statements.upsert(knex, row)));
-    this.#touches.wrote(sid, now);
-    return { sid: key, expires: new Date(expires) };
+    return this.#plans.wrote(sid, plan);
   }
 
   /** Move a live session's expiry, unless this process wrote it within `touchAfter`; never revives an expired one. */
   async touch(knex: Knex, sid: string, session: SessionData, nowValue: Knex.Value): Promise<void> {
-    const now = Date.now();
-    const expires = liveExpiry(session, now, this.#options.ttl);
-    if (expires === undefined) return this.#destroyExpired(knex, sid);
-    // Within touchAfter of this process's last expiry write for the sid: no statement at all.
-    if (this.#touches.skip(sid, now)) return;
-    const expired = this.#parts.expiry.encode(expires);
-    const key = this.#codec.key(sid);
+    const plan = this.#plans.touch(sid, session);
+    if (plan === undefined) return;
+    const { key, expired } = plan;
+    if (expired === undefined) return this.#destroyExpired(knex, key);
     const changed = this.#batches
       ? await this.#batches.touches.add(key, expired)
       : await this.#parts.retry(() => this.#statements.touch(knex, key, expired, nowValue));
-    if (changed > 0) this.#touches.wrote(sid, now);
+    this.#plans.touched(sid, plan, changed);
   }
 
   /** Delete the session of `sid`. Resolves its stored id and the rows deleted. */
@@ -199,9 +193,8 @@ export class StoredSessions {
   }
 
   /** Delete the row of a session whose expiry has already passed: a set or touch of it never revives it. */
-  async #destroyExpired(knex: Knex, sid: string): Promise<undefined> {
-    this.#touches.forget(sid);
-    await this.#parts.retry(() => this.#statements.destroy(knex, this.#codec.key(sid)));
+  async #destroyExpired(knex: Knex, key: string): Promise<undefined> {
+    await this.#parts.retry(() => this.#statements.destroy(knex, key));
     return undefined;
   }
 

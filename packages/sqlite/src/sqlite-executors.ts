@@ -27,14 +27,17 @@ interface Sqlite3Statement {
   finalize(done: (error?: Error | null) => void): unknown;
 }
 
-/** Values as knex's SQLite clients bind them: a Date as its epoch milliseconds, a boolean as 0 or 1. */
-function bindable(values: readonly unknown[]): unknown[] {
-  return values.map((value) => (value instanceof Date ? value.valueOf() : typeof value === 'boolean' ? Number(value) : value));
-}
-
-/** `values` as they are when none needs converting (the store binds text and numbers): no copy per call. */
-function bindableNow(values: readonly unknown[]): readonly unknown[] {
-  for (const value of values) if (value instanceof Date || typeof value === 'boolean') return bindable(values);
+/**
+ * Values as knex's SQLite clients bind them: a Date as its epoch milliseconds, a boolean as 0 or 1. The store binds
+ * text and numbers, so `values` usually comes back as it is, without a copy per call; neither driver changes the
+ * array it is given, and the store makes a new one for every statement.
+ */
+function bindable(values: readonly unknown[]): readonly unknown[] {
+  for (const value of values) {
+    if (value instanceof Date || typeof value === 'boolean') {
+      return values.map((one) => (one instanceof Date ? one.valueOf() : typeof one === 'boolean' ? Number(one) : one));
+    }
+  }
   return values;
 }
 
@@ -67,8 +70,8 @@ export class BetterSqliteExecutor implements NativeExecutor {
   readNow(connection: unknown, statement: NativeStatement, values: readonly unknown[]): unknown[][] {
     const prepared = this.#prepared(connection as BetterDatabase, statement.sql);
     // get() stops at the first row; all() of the same statement costs half as much again (it steps on and builds a list).
-    if (!prepared.oneRow) return prepared.statement.all(...bindableNow(values));
-    const row = prepared.statement.get(...bindableNow(values));
+    if (!prepared.oneRow) return prepared.statement.all(...bindable(values));
+    const row = prepared.statement.get(...bindable(values));
     return row === undefined ? [] : [row];
   }
 
@@ -77,7 +80,7 @@ export class BetterSqliteExecutor implements NativeExecutor {
   }
 
   writeNow(connection: unknown, statement: NativeStatement, values: readonly unknown[]): number {
-    return this.#prepared(connection as BetterDatabase, statement.sql).statement.run(...bindableNow(values)).changes;
+    return this.#prepared(connection as BetterDatabase, statement.sql).statement.run(...bindable(values)).changes;
   }
 
   #prepared(db: BetterDatabase, sql: string): Prepared {

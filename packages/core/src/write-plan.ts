@@ -1,0 +1,96 @@
+import type { SessionData } from 'express-session';
+import type { Knex } from 'knex';
+import { liveExpiry } from './expiry.js';
+import { extraValues } from './input-checks.js';
+import type { ResolvedOptions } from './options.js';
+import type { SessionCodec } from './session-codec.js';
+import type { SessionRow } from './session-table.js';
+import type { SetEvent } from './store-events.js';
+import type { StoredExpiry } from './stored-expiry.js';
+import type { TouchThrottle } from './touch-throttle.js';
+
+/** A set of one session, decided before any statement runs. */
+export interface WritePlan {
+  /** The stored id. */
+  readonly key: string;
+  /** The row to insert or replace; `undefined` when the session's expiry has passed: its row is deleted instead. */
+  readonly row: SessionRow | undefined;
+  /** The session's expiry in ms (with no row, the time the plan was made), and that time. */
+  readonly expires: number;
+  readonly at: number;
+}
+
+/** A touch of one session, decided before any statement runs; a touch within `touchAfter` has none (see `touch`). */
+export interface TouchPlan {
+  /** The stored id. */
+  readonly key: string;
+  /** The new expiry as the column holds it; `undefined` when it has passed: the row is deleted instead. */
+  readonly expired: Knex.Value | undefined;
+  /** The time the plan was made, in ms. */
+  readonly at: number;
+}
+
+/**
+ * The steps of a set and a touch around their one statement, so that the waiting path (`StoredSessions`) and the
+ * immediate one (`ImmediateWrites`) follow the same rules in the same order: each caller only runs the statement
+ * its own way, in between a plan and its finish. Nothing here waits, and nothing here touches the database.
+ */
+export class WritePlanner {
+  readonly #options: Pick<ResolvedOptions, 'columns' | 'ttl'>;
+  readonly #codec: SessionCodec;
+  readonly #touches: TouchThrottle;
+  readonly #expiry: StoredExpiry;
+
+  constructor(
+    options: Pick<ResolvedOptions, 'columns' | 'ttl'>,
+    parts: { codec: SessionCodec; touches: TouchThrottle; expiry: StoredExpiry },
+  ) {
+    this.#options = options;
+    this.#codec = parts.codec;
+    this.#touches = parts.touches;
+    this.#expiry = parts.expiry;
+  }
+
+  /**
+   * The set of `session` under `key`, given its text (`SessionCodec.encode`, awaited when a serializer's): the
+   * `columns` functions run here, before the clock is read, as they always have. A session already expired is
+   * forgotten by the touch throttle at once, since its row is about to go.
+   */
+  write(sid: string, session: SessionData, key: string, sess: string): WritePlan {
+    const extra = extraValues(this.#options.columns, session);
+    const at = Date.now();
+    const expires = liveExpiry(session, at, this.#options.ttl);
+    if (expires === undefined) {
+      this.#touches.forget(sid);
+      return { key, row: undefined, expires: at, at };
+    }
+    return { key, row: { sid: key, sess, expired: this.#expiry.encode(expires), extra }, expires, at };
+  }
+
+  /** After the row of a `write` plan was stored: the throttle learns of it, and this is what the store emits. */
+  wrote(sid: string, plan: WritePlan): SetEvent {
+    this.#touches.wrote(sid, plan.at);
+    return { sid: plan.key, expires: new Date(plan.expires) };
+  }
+
+  /**
+   * The touch of `session`, or `undefined` when this process wrote its expiry within `touchAfter`: then no statement
+   * at all, and the sid is not even hashed. A session already expired is forgotten by the throttle, as in `write`.
+   */
+  touch(sid: string, session: SessionData): TouchPlan | undefined {
+    const at = Date.now();
+    const expires = liveExpiry(session, at, this.#options.ttl);
+    if (expires === undefined) {
+      this.#touches.forget(sid);
+      return { key: this.#codec.key(sid), expired: undefined, at };
+    }
+    if (this.#touches.skip(sid, at)) return undefined;
+    const expired = this.#expiry.encode(expires);
+    return { key: this.#codec.key(sid), expired, at };
+  }
+
+  /** After the statement of a `touch` plan: a touch that changed the row counts as an expiry write for the throttle. */
+  touched(sid: string, plan: TouchPlan, changed: number | undefined): void {
+    if (changed !== undefined && changed > 0) this.#touches.wrote(sid, plan.at);
+  }
+}
