@@ -18,6 +18,7 @@ import {
 } from '@csk/core';
 import { selectAdapter } from './adapters.js';
 import { configFromKnexfile, configFromUrl, UsageError } from './cli/connection.js';
+import { encodingHint, oneLine, stacks, withoutPrefix } from './cli/error-message.js';
 import { duration, PruneProgress, type ProgressOutput } from './cli/progress.js';
 import { NAME, USAGE } from './cli/usage.js';
 import { ConnectSessionKnexStore } from './connect-session-knex-store.js';
@@ -250,44 +251,6 @@ async function stats(context: Context): Promise<{ text: string; json: unknown }>
     const json = { ...s, oldestLive: named(s.oldestLive), oldest: named(s.oldest), largest: named(s.largest) };
     return { text, json: { table: name, ...json } };
   });
-}
-
-function withoutPrefix(message: string): string {
-  return message.replace(/^\[connect-session-knex\] /, '');
-}
-
-/** The error on one line: its message, and where that says nothing (an AggregateError's), its parts or code. */
-function oneLine(error: unknown): string {
-  const detail = (e: unknown): string => {
-    if (!(e instanceof Error)) return String(e);
-    const { code, errors } = e as { code?: unknown; errors?: unknown };
-    if (e.message) return e.message;
-    if (Array.isArray(errors) && errors.length > 0) return errors.map(detail).join('; ');
-    return typeof code === 'string' ? code : e.name;
-  };
-  let message = withoutPrefix(detail(error));
-  const cause = (error as { cause?: unknown })?.cause;
-  // A DatabaseError whose driver error had no message of its own ends in ': '.
-  if (/:\s*$/.test(message) && cause !== undefined) message += detail(cause);
-  return message.replace(/\s*\n\s*/g, ' ');
-}
-
-/** For an expiry column the options misread, the flag that reads it right, when the stored values tell. */
-function encodingHint(error: unknown): string {
-  const mismatch = (error as { mismatch?: { option?: unknown; suggested?: unknown } } | null)?.mismatch;
-  if (mismatch?.option !== 'expiryEncoding' || typeof mismatch.suggested !== 'string') return '';
-  return ` (the stored values say: run again with --expiry-encoding ${mismatch.suggested})`;
-}
-
-/** The stack, and the stack of each cause. */
-function stacks(error: unknown): string {
-  const parts: string[] = [];
-  for (let e: unknown = error, depth = 0; e !== undefined && depth < 10; depth += 1) {
-    parts.push(e instanceof Error ? (e.stack ?? String(e)) : String(e));
-    e = (e as { cause?: unknown } | null)?.cause;
-    if (e !== undefined) parts.push('Caused by:');
-  }
-  return parts.join('\n');
 }
 
 function version(): string {
