@@ -7,55 +7,23 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { knex as createKnex, type Knex } from 'knex';
-import { checkTableShape, resolveSessionTable, type SessionExpiry, type SessionTableOptions } from '@csk/core';
+import { checkTableShape, resolveSessionTable, type SessionExpiry } from '@csk/core';
 import { selectAdapter } from './adapters.js';
+import { withStore, type CliIo, type Command, type Context } from './cli/command.js';
 import { configFromKnexfile, configFromUrl, UsageError } from './cli/connection.js';
 import { encodingHint, oneLine, stacks } from './cli/error-message.js';
 import { OPTIONS, tableOptions, type Flags } from './cli/flags.js';
-import { duration, PruneProgress, type ProgressOutput } from './cli/progress.js';
+import { duration, PruneProgress } from './cli/progress.js';
 import { NAME, USAGE } from './cli/usage.js';
-import { ConnectSessionKnexStore } from './connect-session-knex-store.js';
 import { createSessionTable } from './session-table.js';
 
-/** What the commands write to, and the environment they read. */
-export interface CliIo {
-  readonly stdout: ProgressOutput;
-  readonly stderr: ProgressOutput;
-  readonly env: NodeJS.ProcessEnv;
-  /** Where `prune` reads its question's answer; it asks only when this and stdout are terminals. */
-  readonly stdin?: NodeJS.ReadableStream & { readonly isTTY?: boolean };
-}
-
-interface Context {
-  readonly knex: Knex;
-  readonly options: SessionTableOptions;
-  readonly flags: Flags;
-  readonly io: CliIo;
-}
-
-/** A command: resolves what to print, as text and as JSON. */
-type Command = (context: Context) => Promise<{ text: string; json: unknown }>;
+export type { CliIo } from './cli/command.js';
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   'create-table': createTable,
   prune,
   stats,
 };
-
-/** A store that only reads and prunes: it never creates the table, prunes on its own or takes the fast path. */
-function openStore({ knex, options }: Context): ConnectSessionKnexStore {
-  return new ConnectSessionKnexStore({ ...options, knex, createTable: false, cleanupInterval: 0, fastPath: false });
-}
-
-async function withStore<T>(context: Context, body: (store: ConnectSessionKnexStore) => Promise<T>): Promise<T> {
-  const store = openStore(context);
-  try {
-    await store.ready;
-    return await body(store);
-  } finally {
-    await store.close().catch(() => undefined);
-  }
-}
 
 async function createTable(context: Context): Promise<{ text: string; json: unknown }> {
   const { knex, options, flags } = context;
