@@ -7,15 +7,14 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { parseArgs } from 'node:util';
 import { knex as createKnex, type Knex } from 'knex';
-import { checkTableShape, resolveSessionTable, type SessionExpiry } from '@csk/core';
-import { selectAdapter } from './adapters.js';
+import type { SessionExpiry } from '@csk/core';
 import { withStore, type CliIo, type Command, type Context } from './cli/command.js';
 import { configFromKnexfile, configFromUrl, UsageError } from './cli/connection.js';
+import { createTable } from './cli/create-table.js';
 import { encodingHint, oneLine, stacks } from './cli/error-message.js';
 import { OPTIONS, tableOptions, type Flags } from './cli/flags.js';
 import { duration, PruneProgress } from './cli/progress.js';
 import { NAME, USAGE } from './cli/usage.js';
-import { createSessionTable } from './session-table.js';
 
 export type { CliIo } from './cli/command.js';
 
@@ -24,21 +23,6 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   prune,
   stats,
 };
-
-async function createTable(context: Context): Promise<{ text: string; json: unknown }> {
-  const { knex, options, flags } = context;
-  const created = await createSessionTable(knex, { ...options, ...(flags.jsonb && { jsonb: true }) });
-  const adapter = selectAdapter(knex);
-  const table = resolveSessionTable(knex, adapter, options);
-  // A table that was there already may be one made by hand: say now if a store could not use it.
-  if (!created) await checkTableShape(knex, adapter, table);
-  return {
-    text: created
-      ? `Created the session table ${table.displayName}.`
-      : `The session table ${table.displayName} exists already and has every column the store needs.`,
-    json: { table: table.displayName, created },
-  };
-}
 
 /** Whether `prune` can ask before deleting: stdin and stdout are both terminals. */
 function interactive(io: CliIo): boolean {
