@@ -6,69 +6,23 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { knex as createKnex, type Knex } from 'knex';
-import type { SessionExpiry } from '@csk/core';
-import { withStore, type CliIo, type Command, type Context } from './cli/command.js';
+import type { CliIo, Command } from './cli/command.js';
 import { configFromKnexfile, configFromUrl, UsageError } from './cli/connection.js';
 import { createTable } from './cli/create-table.js';
 import { encodingHint, oneLine, stacks } from './cli/error-message.js';
 import { OPTIONS, tableOptions, type Flags } from './cli/flags.js';
-import { duration } from './cli/progress.js';
 import { interactive, prune } from './cli/prune.js';
+import { stats } from './cli/stats.js';
 import { NAME, USAGE } from './cli/usage.js';
 
 export type { CliIo } from './cli/command.js';
+export { shortId } from './cli/stats.js';
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   'create-table': createTable,
   prune,
   stats,
 };
-
-/** An expiry relative to now: `in 3.0 s`, `2 min 05 s ago`. */
-function relative(date: Date): string {
-  const ms = date.getTime() - Date.now();
-  return ms >= 0 ? `in ${duration(ms)}` : `${duration(-ms)} ago`;
-}
-
-/**
- * A session id as `stats --show-ids` prints it: its first characters (at most 8, and never more than half of it) and
- * an ellipsis, enough to tell sessions apart and too little to use one.
- */
-export function shortId(sid: string): string {
-  return `${sid.slice(0, Math.min(8, Math.floor(sid.length / 2)))}…`;
-}
-
-function describeExpiry(row: SessionExpiry | null, showIds: boolean): string {
-  if (!row) return '-';
-  const id = showIds ? `${shortId(row.sid)}, ` : '';
-  return row.expires ? `${id}expires ${row.expires.toISOString()} (${relative(row.expires)})` : `${id}expiry unreadable`;
-}
-
-async function stats(context: Context): Promise<{ text: string; json: unknown }> {
-  return withStore(context, async (store) => {
-    const s = (await store.stats())!;
-    const showIds = context.flags['show-ids'] === true;
-    // Live session ids are credentials: only on request, and then shortened.
-    const named = <T extends { sid: string }>(row: T | null | undefined): Omit<T, 'sid'> | T | null => {
-      if (!row) return null;
-      const { sid, ...rest } = row;
-      return showIds ? { ...row, sid: shortId(sid) } : rest;
-    };
-    const name = store.table.displayName;
-    const largest = s.largest ? `${showIds ? `${shortId(s.largest.sid)}, ` : ''}${s.largest.bytes.toLocaleString('en-US')} bytes` : '-';
-    const rows: Array<[string, string]> = [
-      ['table', name],
-      ['live', s.live.toLocaleString('en-US')],
-      ['expired', s.expired.toLocaleString('en-US')],
-      ['oldest live', describeExpiry(s.oldestLive, showIds)],
-      ['oldest', describeExpiry(s.oldest, showIds)],
-      ['largest', largest],
-    ];
-    const text = rows.map(([key, value]) => `${key.padEnd(12)} ${value}`).join('\n');
-    const json = { ...s, oldestLive: named(s.oldestLive), oldest: named(s.oldest), largest: named(s.largest) };
-    return { text, json: { table: name, ...json } };
-  });
-}
 
 function version(): string {
   const file = path.join(__dirname, '..', 'package.json');
