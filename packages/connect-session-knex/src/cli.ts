@@ -1,14 +1,18 @@
 /**
  * The `connect-session-knex` command: create the session table, prune expired sessions, and show the table's
  * statistics, on a database named by a connection URL or a knexfile. Built to `dist/cli.cjs` (the package's `bin`).
+ *
+ * This file reads the arguments, runs the command they name and sets the exit status; the options, the commands and
+ * the error messages are in cli/.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { knex as createKnex, type Knex } from 'knex';
+import { knex as createKnex } from 'knex';
 import type { CliIo, Command } from './cli/command.js';
-import { configFromKnexfile, configFromUrl, UsageError } from './cli/connection.js';
+import { UsageError } from './cli/connection.js';
 import { createTable } from './cli/create-table.js';
+import { knexConfig, knexLog } from './cli/database.js';
 import { encodingHint, oneLine, stacks } from './cli/error-message.js';
 import { OPTIONS, tableOptions, type Flags } from './cli/flags.js';
 import { interactive, prune } from './cli/prune.js';
@@ -27,31 +31,6 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 function version(): string {
   const file = path.join(__dirname, '..', 'package.json');
   return (JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string }).version;
-}
-
-/**
- * knex's own warnings (a failed connection attempt, say) on stderr, and only with --debug: by default they would go to
- * stdout, where they would break --json, and the error the command fails with says the same in one line.
- */
-function knexLog(io: CliIo, debug: boolean): Knex.Config['log'] {
-  const write = (message: unknown): void => {
-    if (debug) io.stderr.write(`knex: ${typeof message === 'string' ? message : JSON.stringify(message)}\n`);
-  };
-  return { warn: write, error: write, deprecate: write, debug: write };
-}
-
-/** The knex config the flags name. */
-async function knexConfig(flags: Flags, command: string, io: CliIo): Promise<Knex.Config> {
-  if (flags.url !== undefined && flags.knexfile !== undefined) throw new UsageError('give --url or --knexfile, not both');
-  if (flags.url !== undefined) {
-    // Only create-table may bring a new SQLite file into being.
-    return configFromUrl(flags.url, { client: flags.client, mustExist: command !== 'create-table' });
-  }
-  if (flags.knexfile !== undefined) {
-    if (flags.client !== undefined) throw new UsageError('--client applies to --url only (the knexfile names its client)');
-    return configFromKnexfile(flags.knexfile, flags.env ?? (io.env.NODE_ENV || 'development'));
-  }
-  throw new UsageError('give the database as --url <url> or --knexfile <path>');
 }
 
 /** Run the CLI on `argv` (the arguments after the script). Resolves the exit status. */
