@@ -1,3 +1,4 @@
+/** A knex config from a connection URL (scheme, driver, options in its query) or a knexfile; the error for a bad one. */
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
