@@ -58,7 +58,7 @@ export interface RecordedColumnsTarget<Rec extends Recording, St extends KnexSto
 
 /**
  * What a store on a recorded driver sends for the `columns` option, custom column names and epoch expiries, and how it
- * reads the replies: the conformance cases of packages/conformance/src/cases/columns.ts need a live database, so
+ * reads the replies: the conformance cases of packages/conformance/src/cases/columns*.ts need a live database, so
  * offline dialects check these instead. The dialect brings its statement texts and how its driver carries binds.
  */
 export function describeRecordedColumns<Rec extends Recording, St extends KnexStore, P>(
