@@ -1,6 +1,6 @@
 // The HTTP scenarios: each contender behind express 5 + express-session in a child process, loaded by autocannon from
 // this process. All servers start and log their users in first; then, per scenario, rounds in which each contender
-// runs one trial, back to back, in an order that rotates every round.
+// runs one trial, back to back, in an order that rotates every round, each trial right after a short warm-up.
 import autocannon from 'autocannon';
 import { Child } from './child.mjs';
 import { databaseCpuUs } from './database-cpu.mjs';
@@ -89,6 +89,8 @@ export async function runHttpPhase(contenders, size, log, scenarios = SCENARIOS)
       for (let round = 0; round < size.rounds; round++) {
         for (const s of rotate(chosen, round)) {
           const cookies = scenario.login ? s.cookies : undefined;
+          // Woken up just before it is measured: it has been idle while the others ran (see config.mjs).
+          await load(s.port, scenario, cookies, size.connections, size.trialWarmupMs);
           const before = await s.child.ask({ type: 'usage' });
           const databaseBefore = databaseCpuUs();
           const result = await load(s.port, scenario, cookies, size.connections, size.trialMs);
