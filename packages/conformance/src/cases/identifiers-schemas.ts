@@ -31,27 +31,38 @@ async function dropSchema(knex: Knex, name: string, tableName: string): Promise<
 }
 
 /**
+ * The schema of one describe block (call it there): created before its tests and dropped after them, with every store
+ * `open` made closed first. `created()` says whether the schema exists (false where the suite creates none).
+ */
+function schemaFixture(ctx: SuiteContext, schemaName: string, tableName: string) {
+  let created = false;
+  const stores: KnexStore[] = [];
+  beforeAll(async () => {
+    created = await createSchema(ctx.knex, schemaName);
+  });
+  afterAll(async () => {
+    await Promise.allSettled(stores.map((store) => store.close()));
+    if (created) await dropSchema(ctx.knex, schemaName, tableName);
+  });
+  return {
+    created: (): boolean => created,
+    open: (options: Record<string, unknown>): KnexStore => {
+      const store = ctx.target.createStore({ knex: ctx.knex, cleanupInterval: 0, ...options });
+      stores.push(store);
+      return store;
+    },
+  };
+}
+
+/**
  * A hostile schema name, where the suite can create one (PostgreSQL schemas, MySQL and MariaDB databases); where the
  * dialect has none, the option is refused at construction.
  */
 export function hostileSchemaCases(ctx: SuiteContext, schemaName: string, tableName: string): void {
   describe('a hostile schema name', () => {
-    let created = false;
-    const stores: KnexStore[] = [];
-    const open = (): KnexStore => {
-      const store = ctx.target.createStore({ knex: ctx.knex, cleanupInterval: 0, schemaName, tableName });
-      stores.push(store);
-      return store;
-    };
+    const schema = schemaFixture(ctx, schemaName, tableName);
+    const open = (): KnexStore => schema.open({ schemaName, tableName });
     const rows = (): Knex.QueryBuilder => ctx.knex.withSchema(schemaName).table(tableName);
-
-    beforeAll(async () => {
-      created = await createSchema(ctx.knex, schemaName);
-    });
-    afterAll(async () => {
-      await Promise.allSettled(stores.map((store) => store.close()));
-      if (created) await dropSchema(ctx.knex, schemaName, tableName);
-    });
 
     it('holds the table, and the whole store works in it; or is refused at construction', async () => {
       let store: KnexStore;
@@ -59,11 +70,11 @@ export function hostileSchemaCases(ctx: SuiteContext, schemaName: string, tableN
         store = open();
       } catch (error) {
         // Only a dialect without schemas may refuse it, and only as a ConfigurationError naming the option.
-        expect(created).toBe(false);
+        expect(schema.created()).toBe(false);
         expect(error).toMatchObject({ name: 'ConfigurationError', option: 'schemaName' });
         return;
       }
-      if (!created) {
+      if (!schema.created()) {
         // A dialect with schemas that this suite cannot create one on: the store must still fail cleanly.
         await expect(store.ready).rejects.toMatchObject({ name: expect.stringMatching(/Error$/) });
         return;
@@ -100,33 +111,20 @@ export function hostileSchemaCases(ctx: SuiteContext, schemaName: string, tableN
  */
 export function dottedTableNameCases(ctx: SuiteContext, schemaName: string, tableName: string): void {
   describe('a dotted tableName', () => {
-    let created = false;
-    const stores: KnexStore[] = [];
-    const open = (options: Record<string, unknown>): KnexStore => {
-      const store = ctx.target.createStore({ knex: ctx.knex, cleanupInterval: 0, ...options });
-      stores.push(store);
-      return store;
-    };
-
-    beforeAll(async () => {
-      created = await createSchema(ctx.knex, schemaName);
-    });
-    afterAll(async () => {
-      await Promise.allSettled(stores.map((store) => store.close()));
-      if (created) await dropSchema(ctx.knex, schemaName, tableName);
-    });
+    const schema = schemaFixture(ctx, schemaName, tableName);
+    const open = schema.open;
 
     it('means schemaName + tableName: the table is made and used in that schema; or is refused at construction', async () => {
       let dotted: KnexStore;
       try {
         dotted = open({ tableName: `${schemaName}.${tableName}` });
       } catch (error) {
-        expect(created).toBe(false);
+        expect(schema.created()).toBe(false);
         expect(error).toMatchObject({ name: 'ConfigurationError', option: 'schemaName' });
         expect(String((error as Error).message)).toContain('dotted tableName');
         return;
       }
-      if (!created) {
+      if (!schema.created()) {
         await expect(dotted.ready).rejects.toMatchObject({ name: expect.stringMatching(/Error$/) });
         return;
       }
