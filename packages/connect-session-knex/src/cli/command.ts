@@ -14,6 +14,7 @@ export interface CliIo {
   readonly stdin?: NodeJS.ReadableStream & { readonly isTTY?: boolean };
 }
 
+/** What a command runs with: the knex the flags name, the table options, the flags themselves and the streams. */
 export interface Context {
   readonly knex: Knex;
   readonly options: SessionTableOptions;
