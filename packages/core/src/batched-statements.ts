@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import type { DialectAdapter } from './dialect-adapter.js';
 import { rowCount } from './row-count.js';
-import { EXPIRES, type SessionStatements, type StoredRead } from './session-statements.js';
+import { EXPIRES } from './session-queries.js';
+import type { SessionStatements, StoredRead } from './session-statements.js';
 import type { SessionRow, SessionTable } from './session-table.js';
 import { decodeExpiry, selectExpiry } from './stored-expiry.js';
 import { MAX_BATCH_SIZE } from './turn-batch.js';
