@@ -83,9 +83,6 @@ export async function runHttpPhase(contenders, size, log, scenarios = SCENARIOS)
           (s.touchAfter !== undefined) === (Boolean(scenario.touchAfter) && s.contender.role === 'ours'),
       );
       log(`\n  ${scenario.label}`);
-      for (const s of chosen) {
-        await load(s.port, scenario, scenario.login ? s.cookies : undefined, size.connections, size.warmupMs);
-      }
       for (let round = 0; round < size.rounds; round++) {
         for (const s of rotate(chosen, round)) {
           const cookies = scenario.login ? s.cookies : undefined;
