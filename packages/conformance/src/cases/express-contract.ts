@@ -4,7 +4,7 @@ import session, { type SessionOptions } from 'express-session';
 import request from 'supertest';
 import type { KnexStore } from '@csk/core';
 import { useScope } from '../scope.js';
-import { cookiePair } from './express.js';
+import { cookiePair, roomForOneMoreApp } from './express.js';
 import type { SuiteContext } from '../target.js';
 import { HOUR, sleep } from '../util.js';
 
@@ -16,9 +16,7 @@ const data = (req: Request): Data => req.session as unknown as Data;
 /** An express 5 app over `store` with express-session's `options`, and a route for each Session method. */
 function appOver(store: KnexStore, options: Partial<SessionOptions> = {}): Express {
   const app = express();
-  // Each express-session middleware adds a connect and a disconnect listener to its store, and these cases build one
-  // app per case over the suite's store: allow for this one, so that Node does not warn of a leak.
-  store.setMaxListeners(store.getMaxListeners() + 1);
+  roomForOneMoreApp(store);
   app.use(
     session({
       store,

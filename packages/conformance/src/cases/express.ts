@@ -11,12 +11,19 @@ const COOKIE_NAME = 'csk.sid';
 
 type Counted = { count?: number };
 
+/**
+ * Raise `store`'s listener limit by one before an app is built over it: each express-session middleware adds a connect
+ * and a disconnect listener to its store, and the express cases build one app per case over the suite's store, which
+ * would otherwise make Node warn of a leak.
+ */
+export function roomForOneMoreApp(store: KnexStore): void {
+  store.setMaxListeners(store.getMaxListeners() + 1);
+}
+
 /** A small express 5 app over the store: a counter, a read-only route, and a logout. */
 function buildApp(store: KnexStore): Express {
   const app = express();
-  // Each express-session middleware adds a connect and a disconnect listener to its store, and these cases build one
-  // app per case over the suite's store: allow for this one, so that Node does not warn of a leak.
-  store.setMaxListeners(store.getMaxListeners() + 1);
+  roomForOneMoreApp(store);
   app.use(
     session({
       store,
