@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from '@jest/globals';
 import type { SessionData } from 'express-session';
-import type { Callback, KnexStore } from '@csk/core';
+import { MAX_EXPIRY_MS, type Callback, type KnexStore } from '@csk/core';
 
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
@@ -23,6 +23,23 @@ export function uniqueTableName(label: string): string {
 /** Resolve after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * The expiry a store writes for a session expiring at `ms`: rounded up to the whole second when it is a minute or more
+ * away (the cases write expiries hours away, or seconds away), else exact.
+ */
+export function asStored(ms: number): number {
+  return ms - Date.now() >= MINUTE ? Math.min(Math.ceil(ms / 1000) * 1000, MAX_EXPIRY_MS) : ms;
+}
+
+/**
+ * Wait into the next whole second, and a little past it: then now + a maxAge of whole seconds lands in a later second
+ * than before the wait, and the expiry a store writes for it moves (it stores expiries hours away rounded up to the
+ * second).
+ */
+export function sleepPastTheSecond(): Promise<void> {
+  return sleep(1000 - (Date.now() % 1000) + 50);
 }
 
 /**

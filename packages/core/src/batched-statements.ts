@@ -112,11 +112,15 @@ export class BatchedStatements {
       .andWhere(t.expiredColumn, '>', this.#bindExpiry(knex, now));
   }
 
-  /** `UPDATE … SET expired = CASE sid WHEN … THEN … ELSE expired END`: the ELSE also gives the CASE the column's type. */
+  /**
+   * `UPDATE … SET expired = CASE sid WHEN … THEN … ELSE expired END`, the ELSE also giving the CASE the column's type,
+   * on the live rows whose expiry the CASE changes (as `SessionQueries.update`, rows that hold it are not written).
+   */
   #update(knex: Knex, touches: ReadonlyArray<readonly [string, Knex.Value]>, now: Knex.Value): Knex.QueryBuilder {
     const t = this.#table;
     const cases = touches.map(() => 'when ? then ?').join(' ');
     const bindings = touches.flatMap(([sid, expired]) => [sid, this.#bindExpiry(knex, expired)]);
+    const moved = (): Knex.Raw => knex.raw(`case ?? ${cases} else ?? end`, [t.sidColumn, ...bindings, t.expiredColumn]);
     return t
       .query(knex)
       .whereIn(
@@ -124,7 +128,8 @@ export class BatchedStatements {
         touches.map(([sid]) => sid),
       )
       .andWhere(t.expiredColumn, '>', this.#bindExpiry(knex, now))
-      .update({ [t.expiredColumn]: knex.raw(`case ?? ${cases} else ?? end`, [t.sidColumn, ...bindings, t.expiredColumn]) });
+      .andWhere(t.expiredColumn, '<>', moved())
+      .update({ [t.expiredColumn]: moved() });
   }
 
   /** The adapter's upsert of the rows whose values `values` holds, `width` to a row, expiries bound as the dialect binds them. */

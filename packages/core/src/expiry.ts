@@ -72,3 +72,18 @@ export function liveExpiry(session: SessionData, now: number, ttl: (session: Ses
   const expires = expiryOf(session, now, ttl);
   return expires > now ? expires : undefined;
 }
+
+/** How far away an expiry must be to be stored in whole seconds (see {@link storedExpiry}). */
+export const WHOLE_SECONDS_FROM_MS = 60_000;
+
+/**
+ * The expiry a store writes for a session that expires at `expires` (ms), at `now`: rounded up to the next whole
+ * second when that is a minute or more away, else exact. Writes and touches of one session within a second then store
+ * the same value, so the expiry index is left alone (an engine that versions rows can then update the row in place) and
+ * a touch finds nothing to change. A session may outlive its cookie by under a second, under 2% of its lifetime, as
+ * the browser keeps the cookie to the second anyway; it never ends early, and a short-lived one keeps its milliseconds.
+ */
+export function storedExpiry(expires: number, now: number): number {
+  if (expires - now < WHOLE_SECONDS_FROM_MS) return expires;
+  return Math.min(Math.ceil(expires / 1000) * 1000, MAX_EXPIRY_MS);
+}

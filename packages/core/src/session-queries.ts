@@ -40,13 +40,17 @@ export class SessionQueries {
     return this.#adapter.upsert(knex, this.#table, { ...row, expired: this.#bindExpiry(knex, row.expired) });
   }
 
-  /** Set the expiry of `sid` to `expired`, when the session is live at `now`. */
+  /**
+   * Set the expiry of `sid` to `expired`, when the session is live at `now` and its row holds another expiry: a row
+   * that already holds it (a touch within the second of the last write, see `storedExpiry`) is not written at all.
+   */
   update(knex: Knex, sid: string, expired: Knex.Value, now: Knex.Value): Knex.QueryBuilder {
     const t = this.#table;
     return t
       .query(knex)
       .where(t.sidColumn, sid)
       .andWhere(t.expiredColumn, '>', this.#bindExpiry(knex, now))
+      .andWhere(t.expiredColumn, '<>', this.#bindExpiry(knex, expired))
       .update({ [t.expiredColumn]: this.#bindExpiry(knex, expired) });
   }
 

@@ -1,6 +1,6 @@
 import type { SessionData } from 'express-session';
 import type { Knex } from 'knex';
-import { liveExpiry } from './expiry.js';
+import { liveExpiry, storedExpiry } from './expiry.js';
 import { extraValues } from './input-checks.js';
 import type { ResolvedOptions } from './options.js';
 import type { SessionCodec } from './session-codec.js';
@@ -64,7 +64,8 @@ export class WritePlanner {
       this.#touches.forget(sid);
       return { key, row: undefined, expires: at, at };
     }
-    return { key, row: { sid: key, sess, expired: this.#expiry.encode(expires), extra }, expires, at };
+    const expired = this.#expiry.encode(storedExpiry(expires, at));
+    return { key, row: { sid: key, sess, expired, extra }, expires, at };
   }
 
   /** After the row of a `write` plan was stored: the throttle learns of it, and this is what the store emits. */
@@ -85,7 +86,7 @@ export class WritePlanner {
       return { key: this.#codec.key(sid), expired: undefined, at };
     }
     if (this.#touches.skip(sid, at)) return undefined;
-    const expired = this.#expiry.encode(expires);
+    const expired = this.#expiry.encode(storedExpiry(expires, at));
     return { key: this.#codec.key(sid), expired, at };
   }
 

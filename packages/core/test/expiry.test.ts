@@ -1,11 +1,14 @@
 import type { SessionData } from 'express-session';
 import { expiryOf, InvalidSessionError, MAX_EXPIRY_MS } from '../src/index.js';
+import { storedExpiry, WHOLE_SECONDS_FROM_MS } from '../src/expiry.js';
 import { insertRow, readRows, sessionWith, useFixtures } from './support/fixtures.js';
 import { withStoredExpiry } from '../src/stored-expiry.js';
 
 const NOW = Date.UTC(2030, 0, 1);
 const DAY = 86_400_000;
 const ttl = (): number => DAY;
+/** `ms` rounded up to the whole second, as the store writes an expiry a minute or more away. */
+const up = (ms: number): number => Math.ceil(ms / 1000) * 1000;
 
 describe('expiryOf', () => {
   it('takes cookie.expires first, as a Date or an ISO string', () => {
@@ -46,14 +49,39 @@ describe('expiryOf', () => {
   });
 });
 
+describe('storedExpiry', () => {
+  it('rounds an expiry a minute or more away up to the whole second', () => {
+    expect(storedExpiry(NOW + DAY + 1, NOW)).toBe(NOW + DAY + 1000);
+    expect(storedExpiry(NOW + WHOLE_SECONDS_FROM_MS + 999, NOW)).toBe(NOW + WHOLE_SECONDS_FROM_MS + 1000);
+    expect(storedExpiry(NOW + DAY, NOW)).toBe(NOW + DAY);
+  });
+
+  it('keeps the milliseconds of a nearer expiry, so that a short-lived session ends on time', () => {
+    expect(storedExpiry(NOW + WHOLE_SECONDS_FROM_MS - 1, NOW)).toBe(NOW + WHOLE_SECONDS_FROM_MS - 1);
+    expect(storedExpiry(NOW + 250, NOW)).toBe(NOW + 250);
+  });
+
+  it('never goes past the latest storable time', () => {
+    expect(storedExpiry(MAX_EXPIRY_MS, NOW)).toBe(MAX_EXPIRY_MS);
+    expect(storedExpiry(MAX_EXPIRY_MS - 500, NOW)).toBe(MAX_EXPIRY_MS);
+  });
+});
+
 describe('the expiry a store writes', () => {
   const fixtures = useFixtures();
 
-  it('is cookie.expires, encoded by the adapter', async () => {
+  it('is cookie.expires, rounded up to the second and encoded by the adapter', async () => {
     const fixture = fixtures.store();
-    const expires = new Date(Date.now() + 3_600_000);
+    const expires = new Date(Date.now() + 3_600_000 + 1);
     await fixture.store.set('a', sessionWith({ expires: expires.toISOString(), maxAge: 5 }));
-    expect(fixture.adapter.callsOf('upsert').map((call) => call.row.expired)).toEqual([expires.getTime() * 1000]);
+    expect(fixture.adapter.callsOf('upsert').map((call) => call.row.expired)).toEqual([up(expires.getTime()) * 1000]);
+    expect(await readRows(fixture)).toEqual([expect.objectContaining({ sid: 'a', expiresMs: up(expires.getTime()) })]);
+  });
+
+  it('keeps the milliseconds of an expiry under a minute away', async () => {
+    const fixture = fixtures.store();
+    const expires = new Date(Date.now() + 30_000 + 1);
+    await fixture.store.set('a', sessionWith({ expires }));
     expect(await readRows(fixture)).toEqual([expect.objectContaining({ sid: 'a', expiresMs: expires.getTime() })]);
   });
 
@@ -66,11 +94,11 @@ describe('the expiry a store writes', () => {
     const after = Date.now();
     const [maxAge, noCookie, byTtl] = await readRows(fixture);
     expect(maxAge!.expiresMs).toBeGreaterThanOrEqual(before + 60_000);
-    expect(maxAge!.expiresMs).toBeLessThanOrEqual(after + 60_000);
+    expect(maxAge!.expiresMs).toBeLessThanOrEqual(up(after + 60_000));
     expect(byTtl!.expiresMs).toBeGreaterThanOrEqual(before + 2 * DAY);
-    expect(byTtl!.expiresMs).toBeLessThanOrEqual(after + 2 * DAY);
+    expect(byTtl!.expiresMs).toBeLessThanOrEqual(up(after + 2 * DAY));
     expect(noCookie!.expiresMs).toBeGreaterThanOrEqual(before + DAY);
-    expect(noCookie!.expiresMs).toBeLessThanOrEqual(after + DAY);
+    expect(noCookie!.expiresMs).toBeLessThanOrEqual(up(after + DAY));
   });
 
   it.each([
@@ -100,6 +128,10 @@ describe('withStoredExpiry', () => {
       '2030-01-01T00:00:00.456Z',
     );
     expect(withStoredExpiry(at('2030-01-01T00:00:00.456Z'), ms('2030-01-01T00:00:00.000Z')).cookie.expires).toBe(
+      '2030-01-01T00:00:00.456Z',
+    );
+    // The store's own rounding up of a far expiry.
+    expect(withStoredExpiry(at('2030-01-01T00:00:00.456Z'), ms('2030-01-01T00:00:01.000Z')).cookie.expires).toBe(
       '2030-01-01T00:00:00.456Z',
     );
   });

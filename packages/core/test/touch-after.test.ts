@@ -5,8 +5,11 @@ const fixtures = useFixtures();
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-/** Run with Date.now() frozen at `start`, moved by `advance`. */
-function clock(start = Date.now()): { advance(ms: number): void; now(): number } {
+/**
+ * Run with Date.now() frozen at `start`, moved by `advance`. It starts on a whole second, so that an expiry a whole
+ * number of seconds away is stored exactly (the store rounds far expiries up to the second).
+ */
+function clock(start = Math.floor(Date.now() / 1000) * 1000): { advance(ms: number): void; now(): number } {
   let now = start;
   jest.spyOn(Date, 'now').mockImplementation(() => now);
   return {
@@ -68,7 +71,7 @@ describe('touchAfter', () => {
     const time = clock();
     const fixture = fixtures.store();
     await fixture.store.set('s1', sessionWith({ maxAge: HOUR }));
-    time.advance(1);
+    time.advance(1000);
     await fixture.store.touch('s1', sessionWith({ maxAge: HOUR }));
     expect(await expiryOf(fixture, 's1')).toBe(time.now() + HOUR);
   });

@@ -45,13 +45,14 @@ describeRecordedStore({
 
       const merge = fx.last();
       expect(merge.sql).toBe(SQL.merge);
-      expect(merge.values).toEqual(['Sid-A', JSON.stringify(data), '2031-01-02T03:04:05.678']);
+      // Years away: rounded up to the whole second.
+      expect(merge.values).toEqual(['Sid-A', JSON.stringify(data), '2031-01-02T03:04:06.000']);
       expect(merge.parameters.map((p) => p.declaration)).toEqual([
         'nvarchar(5)',
         `nvarchar(${JSON.stringify(data).length})`,
         'nvarchar(23)',
       ]);
-      expect(fx.double.rows.get('Sid-A')).toEqual({ sess: JSON.stringify(data), expires });
+      expect(fx.double.rows.get('Sid-A')).toEqual({ sess: JSON.stringify(data), expires: expires - 678 + 1000 });
     });
 
     it('surfaces a server error as a DatabaseError naming the operation', async () => {

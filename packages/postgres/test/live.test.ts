@@ -68,6 +68,26 @@ function describePostgres(name: string, makeKnex: () => Knex): void {
       expect(await store.ids()).toEqual(['live']);
     });
 
+    it('writes no new row version for a touch that finds its expiry already stored, alone or in a batch', async () => {
+      const tableName = `xmin_${suffix}`;
+      const store = open({ schemaName: schema, tableName });
+      // A whole second plus 100 ms, an hour away: stored as the next whole second, which the touches below keep.
+      const at = Math.floor(Date.now() / 1000) * 1000 + HOUR + 100;
+      await Promise.all([store.set('x', session({ n: 1 }, at)), store.set('y', session({ n: 2 }, at))]);
+      const versions = async (): Promise<string[]> => {
+        const rows = await knex.withSchema(schema).table(tableName).select(knex.raw('xmin::text as ??', ['v'])).orderBy('sid');
+        return (rows as Array<{ v: string }>).map((row) => row.v);
+      };
+      const written = await versions();
+      await store.touch('x', session({ n: 1 }, at + 1));
+      await Promise.all([store.touch('x', session({ n: 1 }, at + 2)), store.touch('y', session({ n: 2 }, at + 3))]);
+      expect(await versions()).toEqual(written);
+      await Promise.all([store.touch('x', session({ n: 1 }, at + 1000)), store.touch('y', session({ n: 2 }, at + 3))]);
+      const [x, y] = await versions();
+      expect(x).not.toBe(written[0]);
+      expect(y).toBe(written[1]);
+    });
+
     describe('jsonb: true', () => {
       it('creates sess as jsonb, and sessions round-trip through it', async () => {
         const tableName = `jsonb_${suffix}`;

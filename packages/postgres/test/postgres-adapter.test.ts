@@ -115,7 +115,8 @@ describe.each(['pg', 'cockroachdb'])('the SQL the %s client sends', (client: str
       sql:
         'insert into "sessions" ("expired", "sess", "session id") values ($1::timestamptz, $2, $3) on conflict ("session id") ' +
         'do update set "sess" = excluded."sess", "expired" = excluded."expired"',
-      bindings: ['2030-01-02T03:04:05.678Z', expect.stringContaining('"n":1'), 'a'],
+      // Years away: rounded up to the whole second.
+      bindings: ['2030-01-02T03:04:06.000Z', expect.stringContaining('"n":1'), 'a'],
     });
   });
 
@@ -128,14 +129,17 @@ describe.each(['pg', 'cockroachdb'])('the SQL the %s client sends', (client: str
       'select "sess", extract(epoch from "expired"::timestamptz) * 1000 as "csk_expires" from "sessions" ' +
         'where "sid" = $1 and "expired" > $2::timestamptz limit 1',
     );
+    // A row that already holds the expiry is left unwritten.
     expect(sql).toContain(
-      'update "sessions" set "expired" = $1::timestamptz where "sid" = $2 and "expired" > $3::timestamptz',
+      'update "sessions" set "expired" = $1::timestamptz where "sid" = $2 and "expired" > $3::timestamptz ' +
+        'and "expired" <> $4::timestamptz',
     );
     expect(sql).toContain(
       'delete from "sessions" where "sid" in (select "sid" from "sessions" where "expired" <= $1::timestamptz limit $2)',
     );
     const touch = queries.find((query) => query.sql.startsWith('update'))!;
-    expect(touch.bindings[0]).toBe('2030-01-02T03:04:05.679Z');
+    expect(touch.bindings[0]).toBe('2030-01-02T03:04:06.000Z');
+    expect(touch.bindings[3]).toBe('2030-01-02T03:04:06.000Z');
     expect(String(touch.bindings[2])).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(sql.join('\n')).not.toMatch(/now\(\)|current_timestamp/i);
   });

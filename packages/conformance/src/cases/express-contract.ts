@@ -6,7 +6,7 @@ import type { KnexStore } from '@csk/core';
 import { useScope } from '../scope.js';
 import { cookiePair, roomForOneMoreApp } from './express.js';
 import type { SuiteContext } from '../target.js';
-import { HOUR, sleep } from '../util.js';
+import { HOUR, sleepPastTheSecond } from '../util.js';
 
 const NAME = 'csk.contract';
 
@@ -88,7 +88,7 @@ export function expressContractCases(ctx: SuiteContext): void {
       const app = appOver(scope.store);
       const { cookie, sid } = await started(app);
       const before = await scope.store.get(sid);
-      await sleep(scope.expiryTolerance + 50);
+      await sleepPastTheSecond();
       await request(app).get('/read').set('Cookie', cookie).expect(200, { n: 1, sid });
       const row = await scope.readRow(sid);
       const after = await scope.store.get(sid);
@@ -101,7 +101,7 @@ export function expressContractCases(ctx: SuiteContext): void {
       const app = appOver(scope.open({ disableTouch: true }));
       const { cookie, sid } = await started(app);
       const before = await scope.readRow(sid);
-      await sleep(scope.expiryTolerance + 50);
+      await sleepPastTheSecond();
       await request(app).get('/read').set('Cookie', cookie).expect(200, { n: 1, sid });
       expect((await scope.readRow(sid))?.expiresMs).toBe(before?.expiresMs);
     });
@@ -128,7 +128,7 @@ export function expressContractCases(ctx: SuiteContext): void {
       const rolling = appOver(scope.store, { rolling: true });
       const { cookie, sid } = await started(rolling);
       const before = await scope.readRow(sid);
-      await sleep(scope.expiryTolerance + 50);
+      await sleepPastTheSecond();
       const again = await request(rolling).get('/read').set('Cookie', cookie).expect(200);
       expect(cookieOf(again)).toBe(cookie);
       expect((await scope.readRow(sid))?.expiresMs).toBeGreaterThan(before?.expiresMs ?? Number.POSITIVE_INFINITY);

@@ -1,12 +1,24 @@
 import { describe, expect, it } from '@jest/globals';
 import { useScope, type Scope } from '../scope.js';
 import type { SuiteContext } from '../target.js';
-import { HOUR, MINUTE, liveSession, roundTrip, sessionExpiringAt, sessionWithCookie, withCallback } from '../util.js';
+import {
+  HOUR,
+  MINUTE,
+  asStored,
+  liveSession,
+  roundTrip,
+  sessionExpiringAt,
+  sessionWithCookie,
+  withCallback,
+} from '../util.js';
 
-/** Expect a stored expiry of `actual` to lie in [low, high], widened by what the column cannot keep. */
+/**
+ * Expect an expiry the store wrote, `actual`, to be what it writes for an expiry in [low, high] (see {@link asStored}),
+ * widened by what the column cannot keep.
+ */
 export function expectExpiryWithin(scope: Scope, actual: number | undefined, low: number, high = low): void {
-  expect(actual).toBeGreaterThanOrEqual(low - scope.expiryTolerance);
-  expect(actual).toBeLessThanOrEqual(high + scope.expiryTolerance);
+  expect(actual).toBeGreaterThanOrEqual(asStored(low) - scope.expiryTolerance);
+  expect(actual).toBeLessThanOrEqual(asStored(high) + scope.expiryTolerance);
 }
 
 /**

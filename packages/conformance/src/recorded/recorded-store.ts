@@ -9,6 +9,7 @@ import {
   type StatementOf,
 } from './recording.js';
 import type { DoubleRow, SessionStatements } from './session-double.js';
+import { asStored } from '../util.js';
 
 const HOUR = 3_600_000;
 
@@ -110,8 +111,8 @@ export function describeRecordedStore<Rec extends Recording, St extends KnexStor
 
       await store.touch('a', sessionUntil(now + 2 * HOUR));
       expect(last().sql).toBe(SQL.touch);
-      expect(last().values.slice(0, 2)).toEqual([target.bound(now + 2 * HOUR), 'a']);
-      expect(double.rows.get('a')!.expires).toBe(now + 2 * HOUR);
+      expect(last().values.slice(0, 2)).toEqual([target.bound(asStored(now + 2 * HOUR)), 'a']);
+      expect(double.rows.get('a')!.expires).toBe(asStored(now + 2 * HOUR));
 
       await store.touch('old', sessionUntil(now + 2 * HOUR));
       expect(double.rows.get('old')!.expires).toBe(now - 1);

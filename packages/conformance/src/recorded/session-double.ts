@@ -85,8 +85,9 @@ export function sessionDouble<R>(dialect: DoubleDialect<R>): SessionDouble<R> {
         return { rows: row && row.expires > instant(now) ? [{ sess: text(row.sess), csk_expires: new Date(row.expires) }] : [] };
       }
       case SQL.touch: {
+        // Values: the new expiry, the sid, now, and the new expiry again (a row already holding it is not written).
         const row = rows.get(String(v[1]));
-        if (!row || row.expires <= instant(v[2])) return changed(0);
+        if (!row || row.expires <= instant(v[2]) || row.expires === instant(v[3])) return changed(0);
         row.expires = instant(v[0]);
         return changed(1);
       }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { randomId, sessionExpiringAt, uniqueTableName, MINUTE, HOUR } from '../util.js';
+import { randomId, sessionExpiringAt, uniqueTableName, SECOND, HOUR } from '../util.js';
 import { Worker, type LiveTarget } from './workers.js';
 
 /** Options of {@link describeTimezones}. */
@@ -25,14 +25,19 @@ export interface TimezoneOptions {
 const E1 = Date.UTC(2030, 10, 3, 8, 30, 0, 457);
 const E2 = E1 + HOUR;
 const FAR = E1 + 30 * 24 * HOUR + 123;
-const BEFORE = E1 - 10 * MINUTE;
+/**
+ * How long before its expiry each session is written: under the minute from which a store rounds an expiry up to the
+ * whole second, so that every one keeps its milliseconds.
+ */
+const LEAD = 30 * SECOND;
 
 type Data = { n: string } | null;
 
 /**
  * The store in processes whose TZ is not UTC, on connections whose session time zone is something else again: every
  * expiry is stored to the millisecond as the same instant, a session is returned until the millisecond it expires and
- * never after, and nothing live is lost. "Now" is frozen in the worker (its Date.now), so every boundary is exact.
+ * never after, and nothing live is lost; an expiry a minute or more away is stored rounded up to the whole second, the
+ * same instant in every zone. "Now" is frozen in the worker (its Date.now), so every boundary is exact.
  */
 export function describeTimezones(target: LiveTarget, options: TimezoneOptions): void {
   const zones = options.processZones ?? ['America/Los_Angeles', 'Asia/Kolkata'];
@@ -58,18 +63,19 @@ export function describeTimezones(target: LiveTarget, options: TimezoneOptions):
     };
 
     /**
-     * With the worker's clock at BEFORE, write one session per name, expiring at its instant and carrying the name as
-     * its data, under a sid unique to this run. Returns the sids by name.
+     * Write one session per name, expiring at its instant and carrying the name as its data, under a sid unique to this
+     * run, each with the worker's clock `lead` ms before its expiry. Returns the sids by name.
      */
     const writeSessions = async <K extends string>(
       worker: Worker,
       expiries: Record<K, number>,
+      lead = LEAD,
     ): Promise<Record<K, string>> => {
       const run = randomId();
-      await worker.request('clock', { now: BEFORE });
       const sids = {} as Record<K, string>;
       for (const [name, expiresMs] of Object.entries(expiries) as Array<[K, number]>) {
         sids[name] = `${name}-${run}`;
+        await worker.request('clock', { now: expiresMs - lead });
         await worker.call('set', sids[name], sessionExpiringAt(expiresMs, { n: name }));
       }
       return sids;
@@ -104,6 +110,9 @@ export function describeTimezones(target: LiveTarget, options: TimezoneOptions):
         expect(await expiryOf(worker(), tableName, a)).toBe(E1);
         expect(await expiryOf(worker(), tableName, b)).toBe(E2);
         expect(await expiryOf(worker(), tableName, far)).toBe(FAR);
+        // Written an hour ahead: rounded up to the next whole second, in this zone as in UTC.
+        const { early } = await writeSessions(worker(), { early: E1 }, HOUR);
+        expect(await expiryOf(worker(), tableName, early)).toBe(E1 - 457 + SECOND);
       });
 
       test('a session is returned until the millisecond it expires, never after, and live ones are kept', async () => {
@@ -163,18 +172,20 @@ export function describeTimezones(target: LiveTarget, options: TimezoneOptions):
         await reader.request('boot', { storeOptions: { tableName } });
         const { x: sid } = await writeSessions(writer, { x: E1 + 1 });
 
+        // Touched while live, to an expiry under a minute away, which keeps its milliseconds.
+        const touched = E1 + 20 * SECOND + 3;
         await reader.request('clock', { now: E1 });
         expect(await dataOf(reader, sid)).toBe('x');
-        await reader.call('touch', sid, sessionExpiringAt(E2 + 3, { n: 'x' }));
+        await reader.call('touch', sid, sessionExpiringAt(touched, { n: 'x' }));
         await reader.request('clock', { now: E1 + 1 });
         expect(await dataOf(reader, sid)).toBe('x');
 
-        await writer.request('clock', { now: E2 + 2 });
+        await writer.request('clock', { now: touched - 1 });
         expect(await dataOf(writer, sid)).toBe('x');
-        await writer.request('clock', { now: E2 + 3 });
+        await writer.request('clock', { now: touched });
         expect(await dataOf(writer, sid)).toBeUndefined();
-        expect(await expiryOf(writer, tableName, sid)).toBe(E2 + 3);
-        expect(await expiryOf(reader, tableName, sid)).toBe(E2 + 3);
+        expect(await expiryOf(writer, tableName, sid)).toBe(touched);
+        expect(await expiryOf(reader, tableName, sid)).toBe(touched);
       });
     }
   });

@@ -26,7 +26,8 @@ export const SQL = {
     'WHEN MATCHED THEN UPDATE SET [sess] = [source].[sess], [expired] = [source].[expired]\n' +
     'WHEN NOT MATCHED THEN INSERT ([sid], [sess], [expired]) VALUES ([source].[sid], [source].[sess], [source].[expired]);',
   get: 'select top (1) [sess], [expired] as [csk_expires] from [sessions] where [sid] = @p0 and [expired] > @p1',
-  touch: 'update [sessions] set [expired] = @p0 where [sid] = @p1 and [expired] > @p2;select @@rowcount',
+  touch:
+    'update [sessions] set [expired] = @p0 where [sid] = @p1 and [expired] > @p2 and [expired] <> @p3;select @@rowcount',
   destroy: 'delete from [sessions] where [sid] = @p0;select @@rowcount',
   all: 'select [sid], [sess] from [sessions] where [expired] > @p0',
   length: 'select top (@p0) count([sid]) as [n] from [sessions] where [expired] > @p1',

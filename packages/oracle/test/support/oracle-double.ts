@@ -16,7 +16,7 @@ export const SQL = {
     'WHEN MATCHED THEN UPDATE SET "target"."sess" = "source"."sess", "target"."expired" = "source"."expired"\n' +
     'WHEN NOT MATCHED THEN INSERT ("sid", "sess", "expired") VALUES ("source"."sid", "source"."sess", "source"."expired")',
   get: 'select * from (select "sess", "expired" as "csk_expires" from "sessions" where "sid" = :1 and "expired" > :2) where rownum <= 1',
-  touch: 'update "sessions" set "expired" = :1 where "sid" = :2 and "expired" > :3',
+  touch: 'update "sessions" set "expired" = :1 where "sid" = :2 and "expired" > :3 and "expired" <> :4',
   destroy: 'delete from "sessions" where "sid" = :1',
   all: 'select "sid", "sess" from "sessions" where "expired" > :1',
   length: 'select * from (select count("sid") "n" from "sessions" where "expired" > :1) where rownum <= :2',
