@@ -8,7 +8,12 @@ import mysql from 'mysql2';
 import pg from 'pg';
 import { DAY_MS, IDLE_MS, MYSQL_URL, PG_URL, POOL_SIZE, mysqlOptions } from './config.mjs';
 
-const expiryOf = (sess) => (sess.cookie?.expires ? new Date(sess.cookie.expires).getTime() : Date.now() + DAY_MS);
+/** The expiry as our stores write it: one a minute or more away rounded up to the whole second. */
+const expiryOf = (sess) => {
+  const now = Date.now();
+  const ms = sess.cookie?.expires ? new Date(sess.cookie.expires).getTime() : now + DAY_MS;
+  return ms - now >= 60_000 ? Math.ceil(ms / 1000) * 1000 : ms;
+};
 const isoText = (ms) => new Date(ms).toISOString();
 const mysqlText = (ms) => new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
 
@@ -25,7 +30,7 @@ class PostgresFloor {
     this.setText =
       `insert into ${t} (sid, sess, expired) values ($1, $2, $3) ` +
       'on conflict (sid) do update set sess = excluded.sess, expired = excluded.expired';
-    this.touchText = `update ${t} set expired = $1 where sid = $2 and expired > $3`;
+    this.touchText = `update ${t} set expired = $1 where sid = $2 and expired > $3 and expired <> $1`;
     this.destroyText = `delete from ${t} where sid = $1`;
   }
   async setup() {
@@ -66,7 +71,7 @@ class MysqlFloor {
     this.setText =
       `insert into ${t} (sid, sess, expired) values (?, ?, ?) ` +
       'on duplicate key update sess = values(sess), expired = values(expired)';
-    this.touchText = `update ${t} set expired = ? where sid = ? and expired > ?`;
+    this.touchText = `update ${t} set expired = ? where sid = ? and expired > ? and expired <> ?`;
     this.destroyText = `delete from ${t} where sid = ?`;
   }
   async setup() {
@@ -82,7 +87,8 @@ class MysqlFloor {
     this.pool.execute(this.setText, [sid, JSON.stringify(sess), mysqlText(expiryOf(sess))], (error) => callback(error));
   }
   touch(sid, sess, callback) {
-    this.pool.execute(this.touchText, [mysqlText(expiryOf(sess)), sid, mysqlText(Date.now())], (error) => callback(error));
+    const expired = mysqlText(expiryOf(sess));
+    this.pool.execute(this.touchText, [expired, sid, mysqlText(Date.now()), expired], (error) => callback(error));
   }
   destroy(sid, callback) {
     this.pool.execute(this.destroyText, [sid], (error) => callback(error));
@@ -107,7 +113,7 @@ class SqliteFloor {
       `insert into ${t} (sid, sess, expired) values (?, ?, ?) ` +
         'on conflict (sid) do update set sess = excluded.sess, expired = excluded.expired',
     );
-    this.touchStatement = this.db.prepare(`update ${t} set expired = ? where sid = ? and expired > ?`);
+    this.touchStatement = this.db.prepare(`update ${t} set expired = ? where sid = ? and expired > ? and expired <> ?`);
     this.destroyStatement = this.db.prepare(`delete from ${t} where sid = ?`);
   }
   async setup() {}
@@ -124,7 +130,8 @@ class SqliteFloor {
     this.#write(callback, () => this.setStatement.run(sid, JSON.stringify(sess), isoText(expiryOf(sess))));
   }
   touch(sid, sess, callback) {
-    this.#write(callback, () => this.touchStatement.run(isoText(expiryOf(sess)), sid, isoText(Date.now())));
+    const expired = isoText(expiryOf(sess));
+    this.#write(callback, () => this.touchStatement.run(expired, sid, isoText(Date.now()), expired));
   }
   destroy(sid, callback) {
     this.#write(callback, () => this.destroyStatement.run(sid));
