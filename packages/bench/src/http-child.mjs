@@ -11,10 +11,42 @@ import { contender } from './contenders.mjs';
 
 let opened;
 let server;
+/** Requests whose store work has not finished: `close` waits for them before it closes the store. */
+let inFlight = 0;
+let drained = () => {};
+
+/**
+ * Count a request until its response is ended. Installed before express-session, whose own `res.end` wraps this one
+ * and calls it only once its `set` or `touch` has finished, so a request counts until the store is done with it.
+ */
+function counted(req, res, next) {
+  inFlight += 1;
+  const end = res.end;
+  res.end = function (...args) {
+    res.end = end;
+    inFlight -= 1;
+    if (inFlight === 0) drained();
+    return end.apply(this, args);
+  };
+  next();
+}
+
+/** Resolves once no request is in flight, or after `ms` (a request the load generator left hanging). */
+function settled(ms) {
+  if (inFlight === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    drained = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+}
 
 function app(store) {
   const application = express();
   application.disable('x-powered-by');
+  application.use(counted);
   application.use(
     session({
       store,
@@ -62,6 +94,8 @@ process.on('message', async (message) => {
     } else if (message.type === 'close') {
       server.closeAllConnections?.();
       await new Promise((resolve) => server.close(resolve));
+      // Handlers still running on the closed sockets would otherwise reach a store (or pool) already closed.
+      await settled(5000);
       await opened.close();
       process.send({ type: 'closed', maxRssKb: process.resourceUsage().maxRSS });
       process.disconnect();
