@@ -70,8 +70,9 @@ export function decodeExpiry(value: unknown, encoding: SessionTable['expiryEncod
 /**
  * The session with `cookie.expires` as its row's expiry column holds it (`storedMs`), so that a session read after a
  * `touch` (which moves only the column) carries the expiry it really has. A cookie without `expires` (a browser-session
- * cookie) is left so. So is one the column already agrees with: equal, or within the same second on a column that
- * keeps whole seconds (epoch seconds, a DATETIME without fraction), where the cookie's own milliseconds are kept.
+ * cookie) is left so. So is one the column already agrees with: equal, or within the same second where the column
+ * holds a whole second (the store's own rounding of a far expiry, see `storedExpiry`, or a column that keeps only
+ * seconds: epoch seconds, a DATETIME without fraction), where the cookie's own milliseconds are kept.
  */
 export function withStoredExpiry<T>(session: T, storedMs: number | undefined): T {
   if (session === null || typeof session !== 'object') return session;
