@@ -13,10 +13,22 @@ export const RESULTS_DIR = path.join(BENCH_DIR, 'results');
 /** The PostgreSQL server every PostgreSQL contender shares (as given, without the bench's session options). */
 export const PG_SERVER_URL = process.env.CSK_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /**
- * What every PostgreSQL contender connects with: the same server, with `synchronous_commit = off` for its own
- * sessions, so that a commit does not wait for this VM's disk flush and the figures compare the stores, not the disk.
+ * `synchronous_commit` for every PostgreSQL contender's sessions alike, when CSK_BENCH_SYNCHRONOUS_COMMIT sets it
+ * (`off`: a commit does not wait for the disk, as the runs before 2026-12-07 noon were measured). Unset, contenders run
+ * with the server's own setting, durable by default, as an application on a default server does.
  */
-export const PG_URL = `${PG_SERVER_URL}${PG_SERVER_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c synchronous_commit=off')}`;
+const SYNCHRONOUS_COMMIT = process.env.CSK_BENCH_SYNCHRONOUS_COMMIT || undefined;
+const SYNCHRONOUS_COMMIT_VALUES = ['on', 'off', 'local', 'remote_write', 'remote_apply'];
+if (SYNCHRONOUS_COMMIT && !SYNCHRONOUS_COMMIT_VALUES.includes(SYNCHRONOUS_COMMIT)) {
+  throw new Error(
+    `CSK_BENCH_SYNCHRONOUS_COMMIT must be one of ${SYNCHRONOUS_COMMIT_VALUES.join(', ')}, not ${SYNCHRONOUS_COMMIT}`,
+  );
+}
+const sessionOptions = SYNCHRONOUS_COMMIT && encodeURIComponent(`-c synchronous_commit=${SYNCHRONOUS_COMMIT}`);
+/** What every PostgreSQL contender connects with: the same server, with the same session settings. */
+export const PG_URL = sessionOptions
+  ? `${PG_SERVER_URL}${PG_SERVER_URL.includes('?') ? '&' : '?'}options=${sessionOptions}`
+  : PG_SERVER_URL;
 /** The MariaDB/MySQL server every MySQL contender shares. */
 export const MYSQL_URL = process.env.CSK_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 

@@ -41,9 +41,11 @@ async function withRedis(body) {
 
 /** The server version of each reachable database (`undefined` for one that is not reachable). */
 export async function probeDatabases() {
-  const postgresql = await withPostgres(async (client) => (await client.query('select version() as v')).rows[0].v).catch(
-    () => undefined,
-  );
+  // The contenders' synchronous_commit beside the version: whether a PostgreSQL commit waited for the disk.
+  const postgresql = await withPostgres(async (client) => {
+    const { rows } = await client.query("select version() as v, current_setting('synchronous_commit') as sc");
+    return `${rows[0].v.split(' on ')[0]}, synchronous_commit ${rows[0].sc}`;
+  }).catch(() => undefined);
   const mysqlVersion = await withMysql(async (connection) => (await connection.query('select version() as v'))[0][0].v).catch(
     () => undefined,
   );

@@ -114,7 +114,7 @@ const machine = {
   memoryGb: Math.round(os.totalmem() / 2 ** 30),
   node: process.version,
   platform: `${os.type()} ${os.release()}`,
-  postgresql: available.postgresql?.split(' on ')[0],
+  postgresql: available.postgresql,
   mysql: available.mysql,
   redis: available.redis,
   loadAverageAtStart: os.loadavg().map((v) => Number(v.toFixed(2))),
