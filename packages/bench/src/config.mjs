@@ -14,8 +14,8 @@ export const RESULTS_DIR = path.join(BENCH_DIR, 'results');
 export const PG_SERVER_URL = process.env.CSK_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /**
  * `synchronous_commit` for every PostgreSQL contender's sessions alike, when CSK_BENCH_SYNCHRONOUS_COMMIT sets it
- * (`off`: a commit does not wait for the disk, as the runs before 2026-12-07 noon were measured). Unset, contenders run
- * with the server's own setting, durable by default, as an application on a default server does.
+ * (`off`: a commit does not wait for the disk, as the runs before 2026-12-07 04:00 UTC were measured). Unset,
+ * contenders run with the server's own setting, durable by default, as an application on a default server does.
  */
 const SYNCHRONOUS_COMMIT = process.env.CSK_BENCH_SYNCHRONOUS_COMMIT || undefined;
 const SYNCHRONOUS_COMMIT_VALUES = ['on', 'off', 'local', 'remote_write', 'remote_apply'];
