@@ -1,14 +1,12 @@
 import type { SessionData } from 'express-session';
 import { expiryOf, InvalidSessionError, MAX_EXPIRY_MS } from '../src/index.js';
 import { storedExpiry, WHOLE_SECONDS_FROM_MS } from '../src/expiry.js';
-import { insertRow, readRows, sessionWith, useFixtures } from './support/fixtures.js';
+import { insertRow, readRows, sessionWith, useFixtures, wholeSecondUp as up } from './support/fixtures.js';
 import { withStoredExpiry } from '../src/stored-expiry.js';
 
 const NOW = Date.UTC(2030, 0, 1);
 const DAY = 86_400_000;
 const ttl = (): number => DAY;
-/** `ms` rounded up to the whole second, as the store writes an expiry a minute or more away. */
-const up = (ms: number): number => Math.ceil(ms / 1000) * 1000;
 
 describe('expiryOf', () => {
   it('takes cookie.expires first, as a Date or an ISO string', () => {

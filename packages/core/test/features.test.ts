@@ -9,7 +9,7 @@ import {
   type PruneEvent,
   type SetEvent,
 } from '../src/index.js';
-import { sessionWith, useFixtures, viaCallback, type Fixture } from './support/fixtures.js';
+import { sessionWith, useFixtures, viaCallback, wholeSecondUp, type Fixture } from './support/fixtures.js';
 
 const fixtures = useFixtures();
 const HOUR = 3_600_000;
@@ -231,7 +231,7 @@ describe('column names and expiry encodings', () => {
     const rows = await rawRows(fixture);
     const unit = encoding === 'epoch-seconds' ? 1000 : 1;
     // An hour away: rounded up to the whole second, in either unit.
-    expect(Number(rows[0]!.expires)).toBe((Math.ceil(expires.getTime() / 1000) * 1000) / unit);
+    expect(Number(rows[0]!.expires)).toBe(wholeSecondUp(expires.getTime()) / unit);
     expect(rows[0]).toHaveProperty('data');
     const t = fixture.store.table;
     await t.query(fixture.knex).where(t.sidColumn, 'soon').update({ expires: Math.floor((Date.now() - 5000) / unit) });
@@ -240,7 +240,7 @@ describe('column names and expiry encodings', () => {
     await expect(fixture.store.prune()).resolves.toBe(1);
     const later = new Date(Date.now() + 2 * HOUR);
     await fixture.store.touch('live', sessionWith({ expires: later }));
-    expect(Number((await rawRows(fixture))[0]!.expires)).toBe((Math.ceil(later.getTime() / 1000) * 1000) / unit);
+    expect(Number((await rawRows(fixture))[0]!.expires)).toBe(wholeSecondUp(later.getTime()) / unit);
   });
 });
 

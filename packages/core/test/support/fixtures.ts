@@ -51,6 +51,9 @@ export function sessionWith(cookie: { expires?: unknown; maxAge?: unknown } | nu
   return { ...(cookie && { cookie: { originalMaxAge: null, ...cookie } }), ...data } as unknown as SessionData;
 }
 
+/** `ms` rounded up to the whole second, as the store writes an expiry a minute or more away. */
+export const wholeSecondUp = (ms: number): number => Math.ceil(ms / 1000) * 1000;
+
 /** A row as stored, with its expiry decoded to epoch milliseconds. */
 export interface StoredRow {
   readonly sid: string;
