@@ -9,6 +9,8 @@ import { killExample, startExample, stopExample, type RunningExample } from './e
 // driven by playwright-core, which downloads no browser of its own. CSK_CHROMIUM names another executable.
 const CHROMIUM = process.env.CSK_CHROMIUM ?? '/usr/bin/chromium';
 const haveChromium = fs.existsSync(CHROMIUM);
+/** How long one browser step (a navigation, a click, a wait for an element) may take. */
+const STEP_TIMEOUT_MS = 10_000;
 
 if (!haveChromium && !inCi()) {
   process.stderr.write(`[csk] skipped the example's browser test: no Chromium at ${CHROMIUM} (apt-get install chromium)\n`);
@@ -32,6 +34,16 @@ describeBrowser('examples/basic in headless Chromium', () => {
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csk-e2e-'));
   });
+
+  /**
+   * Two browser contexts whose every wait gives up after 10 s (Playwright's own default is 30 s, jest's whole test
+   * budget): a step that never happens then fails naming its locator or URL, not as the test's timeout.
+   */
+  async function twoBrowsers(): Promise<BrowserContext[]> {
+    const contexts = [await browser!.newContext(), await browser!.newContext()];
+    for (const context of contexts) context.setDefaultTimeout(STEP_TIMEOUT_MS);
+    return contexts;
+  }
   afterEach(() => {
     killExample(running);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -65,7 +77,7 @@ describeBrowser('examples/basic in headless Chromium', () => {
     const url = running.url;
     // The same port after the restart, so that it is the same site to the browser.
     const port = Number(new URL(url).port);
-    const contexts: BrowserContext[] = [await browser!.newContext(), await browser!.newContext()];
+    const contexts = await twoBrowsers();
     try {
       const [a, b] = await Promise.all(contexts.map((context) => context.newPage())) as [Page, Page];
 
@@ -112,7 +124,7 @@ describeBrowser('examples/basic in headless Chromium', () => {
 
   it('"Log out" ends only this browser\'s session', async () => {
     running = await startExample(dir);
-    const contexts: BrowserContext[] = [await browser!.newContext(), await browser!.newContext()];
+    const contexts = await twoBrowsers();
     try {
       const [a, b] = await Promise.all(contexts.map((context) => context.newPage())) as [Page, Page];
       for (const page of [a, b]) {

@@ -31,14 +31,24 @@ export function startExample(cwd: string, port = 0): Promise<RunningExample> {
   });
 }
 
+/** How long the example may take to shut down after SIGTERM before the test fails, saying so, rather than hangs. */
+const STOP_WITHIN_MS = 10_000;
+
 /** Send SIGTERM and resolve the exit code: the example must shut down by itself, not be killed. */
 export function stopExample(running: RunningExample): Promise<number | null> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     if (running.child.exitCode !== null) {
       resolve(running.child.exitCode);
       return;
     }
-    running.child.once('exit', (code) => resolve(code));
+    const timer = setTimeout(() => {
+      const printed = `it printed:\n${running.output}`;
+      reject(new Error(`the example did not exit within ${STOP_WITHIN_MS} ms of SIGTERM; ${printed}`));
+    }, STOP_WITHIN_MS);
+    running.child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
     running.child.kill('SIGTERM');
   });
 }
