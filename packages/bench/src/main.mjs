@@ -7,7 +7,7 @@
 //
 // --quick shrinks every size and duration (a smoke run, figures meaningless); --only keeps the named contenders.
 // --latency sets the round trip to the servers in the latency pass (whole ms, default 1; see src/latency.mjs);
-// --no-latency skips that pass, --latency-only runs only it.
+// --no-latency skips that pass, --latency-only runs only it. Only a full run (no option but --latency) saves results/.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -173,8 +173,12 @@ console.log(
     `${machine.durationS} s in all.`,
 );
 
-if (quick || only || latencyOnly) {
-  console.log('\n(--quick, --only or --latency-only: results not saved)');
+// Only a full run replaces the saved one: a run that skipped a phase, a scenario or a contender would leave
+// results/latest.* with holes (and the README's figures without their source).
+const partial = quick || only || latencyOnly || scenarioIds || option('rounds') ||
+  ['--skip-store', '--skip-http', '--skip-import', '--no-latency'].some((flag) => args.includes(flag));
+if (partial) {
+  console.log('\n(a partial run: --quick, --only, --scenarios, --rounds, --skip-*, --no-latency or --latency-only; results not saved)');
 } else {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const json = JSON.stringify(report, (key, value) => (typeof value === 'number' && !Number.isFinite(value) ? null : value), 2);
