@@ -7,7 +7,7 @@
 //
 // --quick shrinks every size and duration (a smoke run, figures meaningless); --only keeps the named contenders.
 // --latency sets the round trip to the servers in the latency pass (whole ms, default 1; see src/latency.mjs);
-// --no-latency skips that pass, --latency-only runs only it. Only a full run (no option but --latency) saves results/.
+// --no-latency skips that pass, --latency-only runs only it. Only a full run (--latency and --rounds allowed) saves.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -174,11 +174,11 @@ console.log(
 );
 
 // Only a full run replaces the saved one: a run that skipped a phase, a scenario or a contender would leave
-// results/latest.* with holes (and the README's figures without their source).
-const partial = quick || only || latencyOnly || scenarioIds || option('rounds') ||
-  ['--skip-store', '--skip-http', '--skip-import', '--no-latency'].some((flag) => args.includes(flag));
-if (partial) {
-  console.log('\n(a partial run: --quick, --only, --scenarios, --rounds, --skip-*, --no-latency or --latency-only; results not saved)');
+// results/latest.* with holes (and the README's figures without their source). --latency and --rounds change what
+// is measured, not what is there, and the report names both.
+const skipping = ['--skip-store', '--skip-http', '--skip-import', '--no-latency'].some((flag) => args.includes(flag));
+if (quick || only || latencyOnly || scenarioIds || skipping) {
+  console.log('\n(a partial run: --quick, --only, --scenarios, --skip-*, --no-latency or --latency-only; not saved)');
 } else {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const json = JSON.stringify(report, (key, value) => (typeof value === 'number' && !Number.isFinite(value) ? null : value), 2);
