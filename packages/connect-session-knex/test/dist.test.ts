@@ -52,6 +52,15 @@ describe('the built package', () => {
     expect(fs.existsSync(path.join(dir, 'connect-session-knex.sqlite'))).toBe(true);
   });
 
+  it('bundles the adapters: an adapter from its own package still serves the store, and errors share one class', async () => {
+    expect(await runFixture('dist-adapter-copy.mjs')).toEqual({
+      sameClass: false,
+      session: { cookie: { expires: expect.any(String) }, views: 2 },
+      adapter: true,
+      errorIsShared: true,
+    });
+  });
+
   it('serves an express 5 app end to end, and the process exits once the server and the store are closed', async () => {
     expect(await runFixture('express-exit.cjs')).toEqual({ views: [1, 2] });
   });
