@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BENCH_DIR } from '../src/config.mjs';
+import { SETTLE } from '../src/import-cost.mjs';
 
 const BASE = ['knex', 'express-session'];
 
@@ -27,7 +28,7 @@ const LAYERS = [
 const PROBE = `
 import v8 from 'node:v8';
 const [before, imports, dir] = JSON.parse(process.argv[1]);
-const settle = async () => { for (let i = 0; i < 3; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); } };
+${SETTLE}
 for (const name of before) await import(name);
 await settle();
 v8.writeHeapSnapshot(dir + '/before.heapsnapshot');

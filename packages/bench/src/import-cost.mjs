@@ -17,9 +17,13 @@ export const IMPORTS = [
   { id: 'knex', label: 'knex alone (for reference)', modules: ['knex'] },
 ];
 
+/** Source for a fresh process (run with --expose-gc): `settle()` collects until the heap holds only what is live. */
+export const SETTLE =
+  'const settle = async () => { for (let i = 0; i < 3; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); } };';
+
 // Runs in the fresh process: settle the heap, import, settle again, print the growth.
 const PROBE = `
-const settle = async () => { for (let i = 0; i < 3; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 20)); } };
+${SETTLE}
 await settle();
 const before = process.memoryUsage();
 for (const name of JSON.parse(process.argv[1])) await import(name);
