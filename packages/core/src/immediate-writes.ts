@@ -51,7 +51,9 @@ export class ImmediateWrites {
     if (row === undefined) return LATER;
     if (!row.found) return null;
     const session = this.#codec.decode(row.value, key) as SessionData | undefined;
-    return session === undefined ? LATER : withStoredExpiry(session, row.expires);
+    if (session === undefined) return LATER;
+    this.#plans.read(sid, row.expires);
+    return withStoredExpiry(session, row.expires);
   }
 
   /** As `StoredSessions.write`. A serializer's text may come later: such a store always waits. */

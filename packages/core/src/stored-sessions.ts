@@ -92,8 +92,10 @@ export class StoredSessions {
     let session = this.#codec.decode(row.value, key);
     // Only a serializer's session comes later: a JSON one is not awaited, which would cost a turn for nothing.
     if (session instanceof Promise) session = await session;
+    if (session === undefined) return this.#deleteCorrupt(knex, key);
+    this.#plans.read(sid, row.expires);
     // The expiry column is the truth after a touch, which moves it and leaves the stored cookie as it was.
-    return withStoredExpiry(session ?? (await this.#deleteCorrupt(knex, key)), row.expires);
+    return withStoredExpiry(session, row.expires);
   }
 
   /** Insert or replace the session of `sid`; one whose expiry has passed is deleted instead (resolves `undefined`). */
@@ -109,7 +111,10 @@ export class StoredSessions {
     return this.#plans.wrote(sid, plan);
   }
 
-  /** Move a live session's expiry, unless this process wrote it within `touchAfter`; never revives an expired one. */
+  /**
+   * Move a live session's expiry, unless this process wrote it within `touchAfter` or this request's get read the
+   * expiry it would store; never revives an expired one.
+   */
   async touch(knex: Knex, sid: string, session: SessionData, nowValue: Knex.Value): Promise<void> {
     const plan = this.#plans.touch(sid, session);
     if (plan === undefined) return;

@@ -57,6 +57,8 @@ export class WritePlanner {
    * forgotten by the touch throttle at once, since its row is about to go.
    */
   write(sid: string, session: SessionData, key: string, sess: string): WritePlan {
+    // Whether or not the row gets written, what a get read of it no longer tells what is stored.
+    this.#touches.forgetRead(sid);
     const extra = extraValues(this.#options.columns, session);
     const at = Date.now();
     const expires = liveExpiry(session, at, this.#options.ttl);
@@ -75,8 +77,9 @@ export class WritePlanner {
   }
 
   /**
-   * The touch of `session`, or `undefined` when this process wrote its expiry within `touchAfter`: then no statement
-   * at all, and the sid is not even hashed. A session already expired is forgotten by the throttle, as in `write`.
+   * The touch of `session`, or `undefined` when it may send nothing: this process wrote its expiry within
+   * `touchAfter`, or the get of this request read the very expiry it would store. Then no statement at all, and the
+   * sid is not even hashed. A session already expired is forgotten by the throttle, as in `write`.
    */
   touch(sid: string, session: SessionData): TouchPlan | undefined {
     const at = Date.now();
@@ -85,9 +88,17 @@ export class WritePlanner {
       this.#touches.forget(sid);
       return { key: this.#codec.key(sid), expired: undefined, at };
     }
-    if (this.#touches.skip(sid, at)) return undefined;
-    const expired = this.#expiry.encode(storedExpiry(expires, at));
-    return { key: this.#codec.key(sid), expired, at };
+    const storedMs = storedExpiry(expires, at);
+    if (this.#touches.skip(sid, at, storedMs)) return undefined;
+    return { key: this.#codec.key(sid), expired: this.#expiry.encode(storedMs), at };
+  }
+
+  /**
+   * After a get found the row of `sid` live, with the expiry `storedMs` (ms, as the expiry column holds it): a touch
+   * right after it that would store the same expiry sends nothing (see {@link TouchThrottle}).
+   */
+  read(sid: string, storedMs: number | undefined): void {
+    if (storedMs !== undefined) this.#touches.read(sid, storedMs, Date.now());
   }
 
   /** After the statement of a `touch` plan: a touch that changed the row counts as an expiry write for the throttle. */

@@ -112,6 +112,95 @@ describe('touchAfter', () => {
   });
 });
 
+/** Move the stored expiry of `sid` behind the store's back, as another process's write would. */
+async function setExpiry(fixture: Fixture, sid: string, expiresMs: number): Promise<void> {
+  const t = fixture.store.table;
+  await t.query(fixture.knex).where(t.sidColumn, sid).update({ [t.expiredColumn]: fixture.adapter.encodeExpiry(expiresMs) });
+}
+
+describe('a touch right after a get', () => {
+  // The touch's effect is seen through a write behind the store's back between the get and the touch: a touch that
+  // sends its statement overwrites it, one that sends nothing leaves it.
+  it('sends nothing when the get read the very expiry it would store', async () => {
+    const time = clock();
+    const fixture = fixtures.store();
+    await fixture.store.set('s1', sessionWith({ maxAge: HOUR }));
+    const session = await fixture.store.get('s1');
+    expect(session).not.toBeNull();
+    await setExpiry(fixture, 's1', time.now() + 2 * HOUR);
+    time.advance(999);
+    await fixture.store.touch('s1', sessionWith({ maxAge: HOUR - 999 }));
+    expect(await expiryOf(fixture, 's1')).toBe(time.now() - 999 + 2 * HOUR);
+  });
+
+  it('writes when the expiry it would store differs from the one read', async () => {
+    const time = clock();
+    const fixture = fixtures.store();
+    await fixture.store.set('s1', sessionWith({ maxAge: HOUR }));
+    await fixture.store.get('s1');
+    time.advance(1000);
+    await fixture.store.touch('s1', sessionWith({ maxAge: HOUR }));
+    expect(await expiryOf(fixture, 's1')).toBe(time.now() + HOUR);
+  });
+
+  it('writes when the get was a second or more before, the expiry unchanged', async () => {
+    const time = clock();
+    const fixture = fixtures.store();
+    const expires = new Date(time.now() + HOUR);
+    await fixture.store.set('s1', sessionWith({ expires }));
+    await fixture.store.get('s1');
+    await setExpiry(fixture, 's1', time.now() + 2 * HOUR);
+    time.advance(1000);
+    await fixture.store.touch('s1', sessionWith({ expires }));
+    expect(await expiryOf(fixture, 's1')).toBe(expires.getTime());
+  });
+
+  it('uses a read once: a second touch after one get writes', async () => {
+    const time = clock();
+    const fixture = fixtures.store();
+    const expires = new Date(time.now() + HOUR);
+    await fixture.store.set('s1', sessionWith({ expires }));
+    await fixture.store.get('s1');
+    await fixture.store.touch('s1', sessionWith({ expires }));
+    await setExpiry(fixture, 's1', time.now() + 2 * HOUR);
+    await fixture.store.touch('s1', sessionWith({ expires }));
+    expect(await expiryOf(fixture, 's1')).toBe(expires.getTime());
+  });
+
+  it('writes after a set or a destroy of the session since the get', async () => {
+    const time = clock();
+    const fixture = fixtures.store();
+    const expires = new Date(time.now() + HOUR);
+    await fixture.store.set('s1', sessionWith({ expires }));
+    await fixture.store.get('s1');
+    await fixture.store.destroy('s1');
+    await insertRow(fixture, 's1', time.now() + 2 * HOUR);
+    await fixture.store.touch('s1', sessionWith({ expires }));
+    expect(await expiryOf(fixture, 's1')).toBe(expires.getTime());
+    await fixture.store.get('s1');
+    await fixture.store.set('s1', sessionWith({ expires }));
+    await setExpiry(fixture, 's1', time.now() + 2 * HOUR);
+    await fixture.store.touch('s1', sessionWith({ expires }));
+    expect(await expiryOf(fixture, 's1')).toBe(expires.getTime());
+  });
+
+  it('never revives a session that expired or was deleted since the get', async () => {
+    const time = clock();
+    const fixture = fixtures.store();
+    const t = fixture.store.table;
+    await fixture.store.set('s1', sessionWith({ maxAge: HOUR }));
+    await fixture.store.get('s1');
+    await t.query(fixture.knex).del();
+    await fixture.store.touch('s1', sessionWith({ maxAge: HOUR }));
+    expect(await readRows(fixture)).toEqual([]);
+    await fixture.store.set('s2', sessionWith({ maxAge: HOUR }));
+    await fixture.store.get('s2');
+    await setExpiry(fixture, 's2', time.now() - 1);
+    await fixture.store.touch('s2', sessionWith({ maxAge: HOUR }));
+    expect(await expiryOf(fixture, 's2')).toBe(time.now() - 1);
+  });
+});
+
 describe('disableTouch', () => {
   it('makes touch write nothing: the expiry moves only on set', async () => {
     const time = clock();
@@ -144,6 +233,37 @@ describe('TouchThrottle', () => {
     throttle.wrote('a', 5000);
     expect(throttle.skip('a', 6000)).toBe(false);
     expect(throttle.size).toBe(0);
+  });
+
+  it('skips a touch that would store the expiry a get read less than a second before, once', () => {
+    const throttle = new TouchThrottle(0);
+    throttle.read('a', 90_000, 5000);
+    expect(throttle.skip('a', 5999, 90_000)).toBe(true);
+    expect(throttle.skip('a', 5999, 90_000)).toBe(false);
+    throttle.read('a', 90_000, 5000);
+    expect(throttle.skip('a', 5500, 91_000)).toBe(false);
+    throttle.read('a', 90_000, 5000);
+    expect(throttle.skip('a', 6000, 90_000)).toBe(false);
+    throttle.read('a', 90_000, 5000);
+    expect(throttle.skip('a', 4999, 90_000)).toBe(false);
+  });
+
+  it('forgets a read at a write, a set under way or a delete of the session, and reads too old to use', () => {
+    const throttle = new TouchThrottle(0, 2);
+    throttle.read('a', 90_000, 0);
+    throttle.wrote('a', 1);
+    expect(throttle.skip('a', 2, 90_000)).toBe(false);
+    throttle.read('a', 90_000, 0);
+    throttle.forget('a');
+    expect(throttle.skip('a', 2, 90_000)).toBe(false);
+    throttle.read('a', 90_000, 0);
+    throttle.forgetRead('a');
+    expect(throttle.skip('a', 2, 90_000)).toBe(false);
+    for (const sid of ['a', 'b', 'c']) throttle.read(sid, 90_000, 0);
+    expect(['a', 'b', 'c'].map((sid) => throttle.skip(sid, 1, 90_000))).toEqual([false, true, true]);
+    throttle.read('a', 90_000, 0);
+    throttle.read('b', 90_000, 1500);
+    expect(throttle.skip('a', 900, 90_000)).toBe(false);
   });
 
   it('remembers nothing with a window of 0', () => {
