@@ -118,6 +118,16 @@ async function setExpiry(fixture: Fixture, sid: string, expiresMs: number): Prom
   await t.query(fixture.knex).where(t.sidColumn, sid).update({ [t.expiredColumn]: fixture.adapter.encodeExpiry(expiresMs) });
 }
 
+/** A store holding `s1` until an hour from now (a fixed `cookie.expires`), just read by a get. */
+async function storedAndRead(): Promise<{ time: ReturnType<typeof clock>; fixture: Fixture; expires: Date }> {
+  const time = clock();
+  const fixture = fixtures.store();
+  const expires = new Date(time.now() + HOUR);
+  await fixture.store.set('s1', sessionWith({ expires }));
+  await fixture.store.get('s1');
+  return { time, fixture, expires };
+}
+
 describe('a touch right after a get', () => {
   // The touch's effect is seen through a write behind the store's back between the get and the touch: a touch that
   // sends its statement overwrites it, one that sends nothing leaves it.
@@ -144,11 +154,7 @@ describe('a touch right after a get', () => {
   });
 
   it('writes when the get was a second or more before, the expiry unchanged', async () => {
-    const time = clock();
-    const fixture = fixtures.store();
-    const expires = new Date(time.now() + HOUR);
-    await fixture.store.set('s1', sessionWith({ expires }));
-    await fixture.store.get('s1');
+    const { time, fixture, expires } = await storedAndRead();
     await setExpiry(fixture, 's1', time.now() + 2 * HOUR);
     time.advance(1000);
     await fixture.store.touch('s1', sessionWith({ expires }));
@@ -156,11 +162,7 @@ describe('a touch right after a get', () => {
   });
 
   it('uses a read once: a second touch after one get writes', async () => {
-    const time = clock();
-    const fixture = fixtures.store();
-    const expires = new Date(time.now() + HOUR);
-    await fixture.store.set('s1', sessionWith({ expires }));
-    await fixture.store.get('s1');
+    const { time, fixture, expires } = await storedAndRead();
     await fixture.store.touch('s1', sessionWith({ expires }));
     await setExpiry(fixture, 's1', time.now() + 2 * HOUR);
     await fixture.store.touch('s1', sessionWith({ expires }));
@@ -168,11 +170,7 @@ describe('a touch right after a get', () => {
   });
 
   it('writes after a set or a destroy of the session since the get', async () => {
-    const time = clock();
-    const fixture = fixtures.store();
-    const expires = new Date(time.now() + HOUR);
-    await fixture.store.set('s1', sessionWith({ expires }));
-    await fixture.store.get('s1');
+    const { time, fixture, expires } = await storedAndRead();
     await fixture.store.destroy('s1');
     await insertRow(fixture, 's1', time.now() + 2 * HOUR);
     await fixture.store.touch('s1', sessionWith({ expires }));
