@@ -23,6 +23,9 @@ export function settle<T>(operation: Promise<T>, callback: Callback<T> | undefin
 
 const noop = (): void => {};
 
+/** The promise of every operation that finished at once with nothing to give: one for all, as nothing can change it. */
+const FULFILLED = Promise.resolve(undefined);
+
 /**
  * {@link settle} for an operation that has already finished: with `value`, or with the error `value` when `failed`.
  * The callback is queued on the next tick at once, which is the point of finishing early (see `ImmediateWrites`).
@@ -31,9 +34,9 @@ export function settleNow<T>(failed: boolean, value: unknown, callback: Callback
   if (typeof callback === 'function') {
     if (failed) process.nextTick(callback, value);
     else process.nextTick(callback, null, value);
-    return Promise.resolve(failed ? undefined : (value as T));
+    return failed || value === undefined ? FULFILLED : Promise.resolve(value as T);
   }
-  if (!failed) return Promise.resolve(value as T);
+  if (!failed) return value === undefined ? FULFILLED : Promise.resolve(value as T);
   // Marked handled, as the ordinary path's promise is: a caller that ignores the failure gets no unhandled rejection.
   const rejected = Promise.reject(value);
   rejected.catch(noop);

@@ -54,6 +54,8 @@ export class OperationRunner {
   /** Whether `#ready` has fulfilled: operations then start at once instead of awaiting it. */
   #isReady = false;
   #closed = false;
+  /** "Now" as the expiry column holds it, read when called: made once and handed to every `now()` body. */
+  readonly #nowValue = (): Knex.Value => this.#parts.expiry.encode(Date.now());
 
   constructor(options: OperationRunnerOptions, parts: OperationRunnerParts) {
     this.#options = options;
@@ -126,10 +128,10 @@ export class OperationRunner {
    */
   now<T>(operation: string, body: (knex: Knex, now: () => Knex.Value) => T | Later): T | Later {
     if (this.#closed || !this.#isReady) return LATER;
-    const { knex, expiry, adapter } = this.#parts;
+    const { knex, adapter } = this.#parts;
     let value: T | Later;
     try {
-      value = body(knex, () => expiry.encode(Date.now()));
+      value = body(knex, this.#nowValue);
     } catch (error) {
       if (lostConflict(adapter, error)) return LATER;
       const failure = operationError(operation, error);

@@ -32,6 +32,8 @@ export class TouchThrottle {
   readonly #written = new Map<string, number>();
   /** sid → the expiry a get read, in insertion order: the first entry is always the oldest read. */
   readonly #read = new Map<string, ReadExpiry>();
+  /** When the reads were last rid of those too old to use. */
+  #readsTrimmedAt = 0;
 
   constructor(windowMs: number, capacity = TOUCH_THROTTLE_CAPACITY) {
     this.#windowMs = windowMs;
@@ -68,7 +70,12 @@ export class TouchThrottle {
     const reads = this.#read;
     reads.delete(sid);
     reads.set(sid, { storedMs, at });
-    // Reads that no touch followed (the request ended in a set, or never ended) go once they are too old to use.
+    // Reads that no touch followed (the request ended in a set, or never ended) go once they are too old to use. They
+    // are looked for once a READ_TRUST_MS at most, not at every read (skip() refuses an old one anyway), and at once past
+    // the capacity or when the clock went backwards.
+    const since = at - this.#readsTrimmedAt;
+    if (reads.size <= this.#capacity && since >= 0 && since < READ_TRUST_MS) return;
+    this.#readsTrimmedAt = at;
     for (const [oldest, { at: then }] of reads) {
       if (reads.size <= this.#capacity && at - then < READ_TRUST_MS) break;
       reads.delete(oldest);
