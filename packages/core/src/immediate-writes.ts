@@ -1,7 +1,6 @@
 import type { SessionData } from 'express-session';
 import type { Knex } from 'knex';
 import { LATER, type Later } from './later.js';
-import { withStoredExpiry } from './stored-expiry.js';
 import type { ResolvedOptions } from './options.js';
 import type { SessionCodec } from './session-codec.js';
 import type { SessionStatements } from './session-statements.js';
@@ -52,8 +51,7 @@ export class ImmediateWrites {
     if (!row.found) return null;
     const session = this.#codec.decode(row.value, key) as SessionData | undefined;
     if (session === undefined) return LATER;
-    this.#plans.read(sid, row.expires);
-    return withStoredExpiry(session, row.expires);
+    return this.#plans.read(sid, session, row.expires);
   }
 
   /** As `StoredSessions.write`. A serializer's text may come later: such a store always waits. */

@@ -12,7 +12,7 @@ import { SessionCodec } from './session-codec.js';
 import { sessionBatches, type SessionBatches } from './session-batches.js';
 import { SessionStatements } from './session-statements.js';
 import type { SetEvent } from './store-events.js';
-import { withStoredExpiry, type StoredExpiry } from './stored-expiry.js';
+import type { StoredExpiry } from './stored-expiry.js';
 import { TouchThrottle } from './touch-throttle.js';
 import { WritePlanner } from './write-plan.js';
 
@@ -26,7 +26,7 @@ export interface FoundSession {
 /** The options {@link StoredSessions} reads. */
 export type StoredSessionsOptions = Pick<
   ResolvedOptions,
-  'serializer' | 'hashSid' | 'onCorruptSession' | 'columns' | 'ttl' | 'touchAfter' | 'fastPath'
+  'serializer' | 'hashSid' | 'onCorruptSession' | 'columns' | 'ttl' | 'touchAfter' | 'disableTouch' | 'fastPath'
 > & {
   /** Whether the gets and touches of one event-loop turn are sent together (the `coalesce` option, resolved). */
   readonly coalesce: boolean;
@@ -93,9 +93,7 @@ export class StoredSessions {
     // Only a serializer's session comes later: a JSON one is not awaited, which would cost a turn for nothing.
     if (session instanceof Promise) session = await session;
     if (session === undefined) return this.#deleteCorrupt(knex, key);
-    this.#plans.read(sid, row.expires);
-    // The expiry column is the truth after a touch, which moves it and leaves the stored cookie as it was.
-    return withStoredExpiry(session, row.expires);
+    return this.#plans.read(sid, session, row.expires);
   }
 
   /** Insert or replace the session of `sid`; one whose expiry has passed is deleted instead (resolves `undefined`). */

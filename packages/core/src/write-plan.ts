@@ -6,7 +6,7 @@ import type { ResolvedOptions } from './options.js';
 import type { SessionCodec } from './session-codec.js';
 import type { SessionRow } from './session-table.js';
 import type { SetEvent } from './store-events.js';
-import type { StoredExpiry } from './stored-expiry.js';
+import { withStoredExpiry, type StoredExpiry } from './stored-expiry.js';
 import type { TouchThrottle } from './touch-throttle.js';
 
 /** A set of one session, decided before any statement runs. */
@@ -36,13 +36,13 @@ export interface TouchPlan {
  * its own way, in between a plan and its finish. Nothing here waits, and nothing here touches the database.
  */
 export class WritePlanner {
-  readonly #options: Pick<ResolvedOptions, 'columns' | 'ttl'>;
+  readonly #options: Pick<ResolvedOptions, 'columns' | 'ttl' | 'disableTouch'>;
   readonly #codec: SessionCodec;
   readonly #touches: TouchThrottle;
   readonly #expiry: StoredExpiry;
 
   constructor(
-    options: Pick<ResolvedOptions, 'columns' | 'ttl'>,
+    options: Pick<ResolvedOptions, 'columns' | 'ttl' | 'disableTouch'>,
     parts: { codec: SessionCodec; touches: TouchThrottle; expiry: StoredExpiry },
   ) {
     this.#options = options;
@@ -94,11 +94,15 @@ export class WritePlanner {
   }
 
   /**
-   * After a get found the row of `sid` live, with the expiry `storedMs` (ms, as the expiry column holds it): a touch
-   * right after it that would store the same expiry sends nothing (see {@link TouchThrottle}).
+   * After a get found the row of `sid` live, decoded to `session`, with the expiry `storedMs` (ms, as the expiry
+   * column holds it): the session as the get answers it, its `cookie.expires` the column's (see `withStoredExpiry`).
+   * A touch right after it that would store the same expiry sends nothing (see {@link TouchThrottle}); with
+   * `disableTouch` no touch comes, and nothing is recorded.
    */
-  read(sid: string, storedMs: number | undefined): void {
-    if (storedMs !== undefined) this.#touches.read(sid, storedMs, Date.now());
+  read(sid: string, session: SessionData, storedMs: number | undefined): SessionData {
+    if (storedMs !== undefined && !this.#options.disableTouch) this.#touches.read(sid, storedMs, Date.now());
+    // The expiry column is the truth after a touch, which moves it and leaves the stored cookie as it was.
+    return withStoredExpiry(session, storedMs);
   }
 
   /** After the statement of a `touch` plan: a touch that changed the row counts as an expiry write for the throttle. */
