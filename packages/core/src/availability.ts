@@ -33,7 +33,10 @@ export interface AvailabilitySettings {
  * comes from a database that answered and never counts; neither does one broken connection in an otherwise
  * reachable pool, since the probe then gets its answer. While disconnected the store probes every
  * {@link AVAILABILITY_PROBE_INTERVAL_MS} ms on its own, because express-session calls nothing while it believes the
- * store is down, and emits `'connect'` on the first answer, from a probe or from any operation.
+ * store is down, and emits `'connect'` when a probe is answered. The same evidence both ways: a new connection that
+ * fails, then one that answers. An answer on a connection opened before the outage proves nothing about the next
+ * one (a server that refuses new connections can still finish what it was sent on old ones), so while disconnected an
+ * operation's answer emits nothing; express-session, told `'connect'`, would otherwise fail request after request.
  */
 export class Availability {
   readonly #settings: AvailabilitySettings;
@@ -87,9 +90,10 @@ export class Availability {
     return errorChain(error).some((link) => this.#settings.isConnectionError(link)) ? 'unreachable' : 'answered';
   }
 
-  #answered(): void {
+  /** `probed`: the answer came on the probe's own new connection, the only answer that ends an outage. */
+  #answered(probed = false): void {
     this.#answers += 1;
-    if (this.#available) return;
+    if (this.#available || !probed) return;
     this.#available = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -120,7 +124,7 @@ export class Availability {
     }
     if (this.#stopped) return;
     if (error === undefined || this.#evidence(error) !== 'unreachable') {
-      this.#answered();
+      this.#answered(true);
       return;
     }
     // Something answered while the probe waited: that failure was one connection's, not the database's.

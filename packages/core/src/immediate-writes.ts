@@ -5,7 +5,7 @@ import type { ResolvedOptions } from './options.js';
 import type { SessionCodec } from './session-codec.js';
 import type { SessionStatements } from './session-statements.js';
 import type { SetEvent } from './store-events.js';
-import type { WritePlanner } from './write-plan.js';
+import type { TouchPlan, WritePlanner } from './write-plan.js';
 
 /** The options {@link ImmediateWrites} reads. */
 type ImmediateWritesOptions = Pick<ResolvedOptions, 'serializer'> & {
@@ -65,10 +65,8 @@ export class ImmediateWrites {
   }
 
   /** As `StoredSessions.touch`. */
-  touch(knex: Knex, sid: string, session: SessionData, nowValue: () => Knex.Value): void | Later {
+  touch(knex: Knex, sid: string, plan: TouchPlan, nowValue: () => Knex.Value): void | Later {
     if (this.#options.coalesce || !this.#statements.canWriteNow(knex)) return LATER;
-    const plan = this.#plans.touch(sid, session);
-    if (plan === undefined) return;
     if (plan.expired === undefined) return this.#destroyExpired(knex, plan.key);
     this.#plans.touched(sid, plan, this.#statements.touchNow(knex, plan.key, plan.expired, nowValue()));
   }

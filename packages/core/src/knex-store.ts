@@ -7,7 +7,7 @@ import type { DialectAdapter } from './dialect-adapter.js';
 import type { SessionTable } from './session-table.js';
 import { ConfigurationError, DatabaseError } from './errors.js';
 import { checkFilter, checkSession, checkSid, checkSids, type SessionFilter } from './input-checks.js';
-import { LATER, type Later } from './later.js';
+import { LATER, NOTHING_SENT, type Later, type NothingSent } from './later.js';
 import { OperationRunner } from './operation-runner.js';
 import { resolveOptions, type KnexStoreOptions, type ResolvedOptions } from './options.js';
 import { conflictRetry } from './retry.js';
@@ -15,6 +15,7 @@ import { collectStats, type SessionStats, type StatsOptions } from './stats.js';
 import type { DestroyEvent, SetEvent } from './store-events.js';
 import { StoredExpiry } from './stored-expiry.js';
 import { StoredSessions, type FoundSession } from './stored-sessions.js';
+import type { TouchPlan } from './write-plan.js';
 import { Pruner } from './pruner.js';
 import { adapterTable, checkDialect } from './table-setup.js';
 
@@ -136,12 +137,16 @@ export class KnexStore extends session.Store {
    * with `disableTouch`.
    */
   override touch(sid: string, session: SessionData, callback?: Callback<void>): Promise<void> {
+    // Planned once, in whichever path gets there first: the plan consumes the read of this request's get.
+    let plan: TouchPlan | undefined;
     const now = this.#now(
       'touch',
       (knex, nowValue) => {
         checkSid(sid);
         checkSession(session);
-        if (!this.options.disableTouch) return this.#sessions.immediate.touch(knex, sid, session, nowValue);
+        if (this.options.disableTouch) return NOTHING_SENT;
+        plan = this.#sessions.planTouch(sid, session);
+        return plan ? this.#sessions.immediate.touch(knex, sid, plan, nowValue) : NOTHING_SENT;
       },
       callback,
     );
@@ -150,7 +155,9 @@ export class KnexStore extends session.Store {
       this.#runner.run('touch', async (knex, nowValue) => {
         checkSid(sid);
         checkSession(session);
-        if (!this.options.disableTouch) await this.#sessions.touch(knex, sid, session, nowValue);
+        if (this.options.disableTouch) return;
+        plan ??= this.#sessions.planTouch(sid, session);
+        if (plan) await this.#sessions.touch(knex, sid, plan, nowValue);
       }),
       callback,
     ) as Promise<void>;
@@ -311,16 +318,17 @@ export class KnexStore extends session.Store {
    */
   #now<T>(
     operation: string,
-    attempt: (knex: Knex, now: () => Knex.Value) => T | Later,
+    attempt: (knex: Knex, now: () => Knex.Value) => T | Later | NothingSent,
     callback: Callback<T> | undefined,
   ): Promise<T | undefined> | undefined {
-    let value: T | Later;
+    let value: T | Later | NothingSent;
     try {
       value = this.#runner.now(operation, attempt);
     } catch (error) {
       return settleNow(true, error, callback);
     }
-    return value === LATER ? undefined : settleNow(false, value, callback);
+    if (value === LATER) return undefined;
+    return settleNow(false, value === NOTHING_SENT ? undefined : value, callback);
   }
 
   /** The filter as column values, checked (see destroyWhere); `sid` becomes the sid column. */

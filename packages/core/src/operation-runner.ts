@@ -4,7 +4,7 @@ import { OPERATION_TIMEOUT_CODE, checkConnection } from './connection.js';
 import type { DialectAdapter } from './dialect-adapter.js';
 import type { SessionTable } from './session-table.js';
 import { ConnectSessionKnexError, DatabaseError, StoreClosedError } from './errors.js';
-import { LATER, type Later } from './later.js';
+import { LATER, NOTHING_SENT, type Later, type NothingSent } from './later.js';
 import type { ResolvedOptions } from './options.js';
 import { lostConflict, type Retry } from './retry.js';
 import type { StoredExpiry } from './stored-expiry.js';
@@ -123,13 +123,17 @@ export class OperationRunner {
    * Run `body` at once, synchronously, as `run` would run it (the same "now", the same errors, the same evidence for
    * the availability events), for an operation whose statement can run now (see `ImmediateWrites`). {@link LATER}
    * when it cannot: the store is closed or not ready yet, `body` says so, or its statement lost a conflict (which
-   * `run` then sends again, with its retries). Throws the operation's error, as `run` would reject with it. `now`
-   * reads the clock when `body` asks: a body that cannot run now, as on every server, costs no encoding.
+   * `run` then sends again, with its retries). {@link NOTHING_SENT} from `body`, returned as it is, finished without
+   * the database, and is no evidence. Throws the operation's error, as `run` would reject with it. `now` reads the
+   * clock when `body` asks: a body that cannot run now, as on every server, costs no encoding.
    */
-  now<T>(operation: string, body: (knex: Knex, now: () => Knex.Value) => T | Later): T | Later {
+  now<T>(
+    operation: string,
+    body: (knex: Knex, now: () => Knex.Value) => T | Later | NothingSent,
+  ): T | Later | NothingSent {
     if (this.#closed || !this.#isReady) return LATER;
     const { knex, adapter } = this.#parts;
-    let value: T | Later;
+    let value: T | Later | NothingSent;
     try {
       value = body(knex, this.#nowValue);
     } catch (error) {
@@ -139,7 +143,7 @@ export class OperationRunner {
       this.#parts.emit('error', failure);
       throw failure;
     }
-    if (value !== LATER) this.#availability.record();
+    if (value !== LATER && value !== NOTHING_SENT) this.#availability.record();
     return value;
   }
 

@@ -14,7 +14,7 @@ import { SessionStatements } from './session-statements.js';
 import type { SetEvent } from './store-events.js';
 import type { StoredExpiry } from './stored-expiry.js';
 import { TouchThrottle } from './touch-throttle.js';
-import { WritePlanner } from './write-plan.js';
+import { WritePlanner, type TouchPlan } from './write-plan.js';
 
 /** One session `findWhere` found: its stored id and the session. */
 export interface FoundSession {
@@ -110,12 +110,16 @@ export class StoredSessions {
   }
 
   /**
-   * Move a live session's expiry, unless this process wrote it within `touchAfter` or this request's get read the
-   * expiry it would store; never revives an expired one.
+   * The touch of `session`: `undefined` when it sends nothing, because this process wrote the expiry within
+   * `touchAfter` or this request's get read the expiry it would store. Planned once per call: the plan consumes the
+   * get's read.
    */
-  async touch(knex: Knex, sid: string, session: SessionData, nowValue: Knex.Value): Promise<void> {
-    const plan = this.#plans.touch(sid, session);
-    if (plan === undefined) return;
+  planTouch(sid: string, session: SessionData): TouchPlan | undefined {
+    return this.#plans.touch(sid, session);
+  }
+
+  /** Carry out a touch `planTouch` planned: move a live session's expiry; never revive an expired one. */
+  async touch(knex: Knex, sid: string, plan: TouchPlan, nowValue: Knex.Value): Promise<void> {
     const { key, expired } = plan;
     if (expired === undefined) return this.#destroyExpired(knex, key);
     const changed = this.#batches

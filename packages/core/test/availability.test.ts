@@ -32,12 +32,17 @@ class OutageAdapter extends RecordingAdapter {
   down = false;
   /** Table checks sent: the start-up's and the availability probes'. */
   checks = 0;
+  /** What a table check waits for before it fails while `down`: a probe can be held in flight. */
+  hold: Promise<void> = Promise.resolve();
 
   override readonly catalog: TableCatalog = {
     ...RECORDING_CATALOG,
     hasTable: async (knex: Knex, table: SessionTable): Promise<boolean> => {
       this.checks += 1;
-      if (this.down) throw refused();
+      if (this.down) {
+        await this.hold;
+        throw refused();
+      }
       return PORTABLE_CATALOG.hasTable(knex, table);
     },
   };
@@ -116,12 +121,32 @@ describe("availability events ('disconnect' and 'connect')", () => {
     expect(events).toEqual(['disconnect', 'connect']);
   });
 
-  it("emit 'connect' as soon as an operation succeeds while disconnected", async () => {
+  it("emit 'connect' for a probe's answer only, not for an operation answered while the probe still fails", async () => {
     const { adapter, store, events } = await disconnectedStore();
-    // get() sends no adapter statement here, so it reaches the database while the adapter's own statements fail.
+    // get() sends no adapter statement here: it is answered (as on a connection opened before the outage) while the
+    // probe's statement still fails (as a new connection is refused).
     await expect(store.get('a')).resolves.toBeNull();
-    await settleTicks();
-    expect(events).toEqual(['disconnect', 'connect']);
+    await settleTicks(AVAILABILITY_PROBE_INTERVAL_MS + 100);
+    expect(events).toEqual(['disconnect']);
+    adapter.down = false;
+    await eventually(() => expect(events).toEqual(['disconnect', 'connect']));
+  });
+
+  it("take no answer from a touch that sent nothing: it cannot hold back a 'disconnect' the probe confirms", async () => {
+    const { adapter, store, events } = await watchedStore();
+    await store.set('a', live());
+    // The get reads the very expiry a touch would store: the touch after it sends no statement.
+    const session = (await store.get('a'))!;
+    const probe = deferred();
+    adapter.hold = probe.promise;
+    adapter.down = true;
+    const checks = adapter.checks;
+    await expect(store.set('b', live())).rejects.toBeInstanceOf(DatabaseError);
+    await eventually(() => expect(adapter.checks).toBeGreaterThan(checks));
+    // While the probe is out: were this touch an answer, the probe's failure would be taken for one connection's.
+    await expect(store.touch('a', session)).resolves.toBeUndefined();
+    probe.resolve();
+    await eventually(() => expect(events).toEqual(['disconnect']));
   });
 
   it('follow a start-up that cannot reach the database, and the store recovers on its own', async () => {

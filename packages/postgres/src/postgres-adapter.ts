@@ -30,6 +30,8 @@ export interface PostgresAdapterOptions {
  * crashed (57P02) or still starting (57P03).
  */
 const CONNECTION_SQLSTATE = /^(08|57P0[123]$)/;
+/** The messages of node-postgres' own errors (they have no code) for a connection that is gone. */
+const LOST_CONNECTION = /^Connection terminated\b|^Client (has encountered a connection error|was closed) and is not queryable$/;
 /** A statement rolled back because it lost to a concurrent one: serialization_failure and deadlock_detected. */
 const CONFLICT_SQLSTATES = new Set(['40001', '40P01']);
 
@@ -130,8 +132,10 @@ export class PostgresAdapter extends BaseDialectAdapter {
     const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
     if (typeof code === 'string' && CONFLICT_SQLSTATES.has(code)) return 'conflict';
     if (typeof code === 'string' && CONNECTION_SQLSTATE.test(code)) return 'unreachable';
-    // node-postgres raises "Connection terminated unexpectedly" (and "… due to connection timeout") with no code.
-    if (error instanceof Error && typeof message === 'string' && /^Connection terminated\b/.test(message)) {
+    // node-postgres raises these with no code: "Connection terminated unexpectedly" (and "… due to connection
+    // timeout"), and for a query sent on a client whose connection already broke or ended, "Client has encountered a
+    // connection error and is not queryable" or "Client was closed and is not queryable".
+    if (error instanceof Error && typeof message === 'string' && LOST_CONNECTION.test(message)) {
       return 'unreachable';
     }
     return super.classifyError(error);

@@ -14,6 +14,11 @@ describe('which errors mean "the database is out of reach" (the only ones that c
     ['refused', driverError('connect ECONNREFUSED 127.0.0.1:5432', { code: 'ECONNREFUSED' })],
     ['reset', driverError('read ECONNRESET', { code: 'ECONNRESET' })],
     ["node-postgres's ended socket", driverError('Connection terminated unexpectedly')],
+    [
+      "node-postgres's query on a client whose connection broke",
+      driverError('Client has encountered a connection error and is not queryable'),
+    ],
+    ["node-postgres's query on a closed client", driverError('Client was closed and is not queryable')],
     ['an administrator ended the connection (57P01)', driverError('terminating connection', { code: '57P01' })],
     ['the server crashed (57P02)', driverError('terminating connection', { code: '57P02' })],
     ['the server is starting (57P03)', driverError('the database system is starting up', { code: '57P03' })],
