@@ -24,7 +24,8 @@ type Direction = 'client' | 'upstream';
  *   packets are dropped; when the mode ends, what was held crosses in order (TCP retransmission after a partition
  *   heals) and held connections reach the server.
  * - `delay`: every chunk crosses `delayMs` late, in order.
- * `cut()` resets every open connection (both sides see ECONNRESET), whatever the mode.
+ * `cut()` resets every open connection (both sides see ECONNRESET), whatever the mode; `cutOneByOne()` resets them one
+ * at a time.
  */
 export class FaultProxy {
   readonly #target: { host: string; port: number };
@@ -78,6 +79,18 @@ export class FaultProxy {
   /** Reset every open connection, on both sides. */
   cut(): void {
     for (const pair of this.#pairs) this.#drop(pair, true);
+  }
+
+  /**
+   * Reset the connections open now one at a time, oldest first, `gapMs` apart, as a server that drains its sessions
+   * does; resolves once the last is reset. Those not reset yet carry on meanwhile.
+   */
+  async cutOneByOne(gapMs: number): Promise<void> {
+    const pairs = [...this.#pairs];
+    for (const [index, pair] of pairs.entries()) {
+      if (index > 0) await new Promise((resolve) => setTimeout(resolve, gapMs));
+      this.#drop(pair, true);
+    }
   }
 
   /** Reset every connection and stop listening. */
