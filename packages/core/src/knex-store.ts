@@ -144,7 +144,6 @@ export class KnexStore extends session.Store {
       (knex, nowValue) => {
         checkSid(sid);
         checkSession(session);
-        if (this.options.disableTouch) return NOTHING_SENT;
         plan = this.#sessions.planTouch(sid, session);
         return plan ? this.#sessions.immediate.touch(knex, sid, plan, nowValue) : NOTHING_SENT;
       },
@@ -155,7 +154,6 @@ export class KnexStore extends session.Store {
       this.#runner.run('touch', async (knex, nowValue) => {
         checkSid(sid);
         checkSession(session);
-        if (this.options.disableTouch) return;
         plan ??= this.#sessions.planTouch(sid, session);
         if (plan) await this.#sessions.touch(knex, sid, plan, nowValue);
       }),

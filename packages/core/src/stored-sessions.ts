@@ -110,9 +110,9 @@ export class StoredSessions {
   }
 
   /**
-   * The touch of `session`: `undefined` when it sends nothing, because this process wrote the expiry within
-   * `touchAfter` or this request's get read the expiry it would store. Planned once per call: the plan consumes the
-   * get's read.
+   * The touch of `session`: `undefined` when it sends nothing, with `disableTouch`, or because this process wrote the
+   * expiry within `touchAfter` or this request's get read the expiry it would store. Planned once per call: the plan
+   * consumes the get's read.
    */
   planTouch(sid: string, session: SessionData): TouchPlan | undefined {
     return this.#plans.touch(sid, session);

@@ -77,11 +77,12 @@ export class WritePlanner {
   }
 
   /**
-   * The touch of `session`, or `undefined` when it may send nothing: this process wrote its expiry within
-   * `touchAfter`, or the get of this request read the very expiry it would store. Then no statement at all, and the
-   * sid is not even hashed. A session already expired is forgotten by the throttle, as in `write`.
+   * The touch of `session`, or `undefined` when it may send nothing: `disableTouch`, this process wrote its expiry
+   * within `touchAfter`, or the get of this request read the very expiry it would store. Then no statement at all, and
+   * the sid is not even hashed. A session already expired is forgotten by the throttle, as in `write`.
    */
   touch(sid: string, session: SessionData): TouchPlan | undefined {
+    if (this.#options.disableTouch) return undefined;
     const at = Date.now();
     const expires = liveExpiry(session, at, this.#options.ttl);
     if (expires === undefined) {
