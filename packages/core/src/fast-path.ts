@@ -33,8 +33,8 @@ export class FastPath {
   /** `undefined`: not decided yet; `null`: the knex path for good. */
   #compiled: Compiled | null | undefined;
   #preparing: Promise<Compiled | null> | undefined;
-  /** For an executor that shares connections: the connection the calls of one event-loop turn share. */
-  readonly #leases = new TurnLeases();
+  /** For an executor that shares connections: the connection the calls of one event-loop turn share (and keep). */
+  #leases = new TurnLeases({ keep: false });
   /** The statements `runCompiled` ran, by key (`null`: knex compiled that one unexpectedly). */
   readonly #many = new Map<string, CompiledStatement | null>();
 
@@ -61,7 +61,12 @@ export class FastPath {
     this.#preparing ??= this.#compileAll(knex).then(
       (compiled) => {
         // A close() while compiling has already settled on the knex path.
-        if (this.#compiled === undefined) this.#compiled = compiled;
+        if (this.#compiled === undefined) {
+          this.#compiled = compiled;
+          // An executor whose calls run synchronously drives a database in this process: a kept connection is safe.
+          const executor = compiled?.executor;
+          if (executor?.sharesConnection && executor.readNow && executor.writeNow) this.#leases = new TurnLeases({ keep: true });
+        }
         this.#preparing = undefined;
         return this.#compiled;
       },
@@ -152,7 +157,7 @@ export class FastPath {
   async close(): Promise<void> {
     const compiled = this.#compiled ?? (await this.#preparing?.catch(() => null));
     this.#compiled = null;
-    await this.#leases.returned;
+    await this.#leases.close();
     await compiled?.executor.close?.();
   }
 

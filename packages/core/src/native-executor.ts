@@ -26,8 +26,10 @@ export interface NativeExecutor {
    * after another, in the order they were sent (an in-process driver that runs each call synchronously, or one that
    * queues a connection's statements in order): a `get` sent right after a `set` must see it. The store then sends
    * every call made within one turn of the event loop on one connection from the pool, and gives it back once that
-   * turn is over and the calls have finished, instead of taking a connection from the pool for each call. Default
-   * `false`.
+   * turn is over and the calls have finished, instead of taking a connection from the pool for each call. With
+   * `readNow` and `writeNow` too (a database in this process), the store keeps that connection between turns while
+   * no one else asks the pool for one, and gives it back the moment someone does, or the pool is destroyed, or the
+   * store closes. Default `false`.
    */
   readonly sharesConnection?: boolean;
   /** Run a statement that reads; resolve its rows, each as the array of its column values in select order. */

@@ -9,20 +9,36 @@ export interface Lease {
   users: number;
   /** The connection, from its arrival until it goes back to the pool. */
   held: unknown;
+  /** Kept between turns, with no call on it, until another user of the pool asks for a connection. */
+  kept: boolean;
   leave(): void;
+  /** Give the connection back now, if no call is on it. */
+  giveBack(): void;
 }
+
+/** The part of knex's pool (tarn) the leases read, and its events. */
+interface Pool {
+  numPendingAcquires?(): number;
+  on?(event: string, listener: () => void): void;
+  removeListener?(event: string, listener: () => void): void;
+}
+
+/** The pool's events that mean someone else wants a connection, or the pool is closing. */
+const WANTED = ['acquireRequest', 'poolDestroyRequest'] as const;
 
 const noop = (): void => {};
 
+const poolOf = (client: Knex.Client): Pool | undefined => (client as { pool?: Pool }).pool;
+
 /** Whether someone else waits for a connection from the knex's pool; true when the pool cannot say. */
 function othersWaiting(client: Knex.Client): boolean {
-  const pool = (client as { pool?: { numPendingAcquires?: () => number } }).pool;
+  const pool = poolOf(client);
   return typeof pool?.numPendingAcquires === 'function' ? pool.numPendingAcquires() > 0 : true;
 }
 
 /** Whether a call made now would join `lease` (see {@link TurnLeases}). */
 function takes(lease: Lease, client: Knex.Client): boolean {
-  return lease.open || (lease.users > 0 && !othersWaiting(client));
+  return lease.open || lease.kept || (lease.users > 0 && !othersWaiting(client));
 }
 
 /**
@@ -32,11 +48,25 @@ function takes(lease: Lease, client: Knex.Client): boolean {
  * that, only calls that come while others are still running on it and while nobody else waits for a connection from
  * the pool (when the pool can tell). It goes back to the pool as soon as it takes no more calls and the last one has
  * left: another user of the pool waits for the calls in flight at most.
+ *
+ * With `keep` (an executor whose calls run synchronously, on a database in this process), a lease whose last call has
+ * left is kept instead, while nobody waits, and serves the next turns' calls at once: the next request's get then
+ * needs no trip through the pool. The pool says when someone else asks for a connection or the pool is destroyed,
+ * and the kept connection goes back at that moment, before the pool looks for a free one: the application's own
+ * queries on the same knex never wait for it. A pool that cannot say (no events) gets its connection back as usual.
  */
 export class TurnLeases {
+  readonly #keep: boolean;
   #current: Lease | undefined;
   /** Settles once the last lease's connection is back in the pool. */
   #returned: Promise<void> = Promise.resolve();
+  /** The pool whose events give a kept connection back, while listened to. */
+  #watched: Pool | undefined;
+  #closed = false;
+
+  constructor(options: { keep: boolean }) {
+    this.#keep = options.keep;
+  }
 
   /** Settles once every lease taken so far has given its connection back. */
   get returned(): Promise<void> {
@@ -56,6 +86,8 @@ export class TurnLeases {
   join(client: Knex.Client): Lease {
     const current = this.#current;
     if (current && takes(current, client)) {
+      // A kept lease serves this call as an ordinary one: kept again once its last call leaves, if nobody waits.
+      current.kept = false;
       current.users += 1;
       return current;
     }
@@ -63,20 +95,32 @@ export class TurnLeases {
     const returned = new Promise<void>((resolve) => {
       finish = resolve;
     });
+    const keep = this.#keep && !this.#closed && this.#watch(poolOf(client));
     const lease: Lease = {
       connection: client.acquireConnection(),
       open: true,
       users: 1,
       held: undefined,
+      kept: false,
       leave: () => {
         lease.users -= 1;
         release();
       },
+      giveBack: () => {
+        lease.kept = false;
+        lease.open = false;
+        release(true);
+      },
     };
     let connection: unknown;
     let acquired = false;
-    const release = (): void => {
+    const release = (now = false): void => {
       if (lease.open || lease.users > 0 || !acquired) return;
+      if (keep && !now && !this.#closed && !othersWaiting(client)) {
+        lease.kept = true;
+        return;
+      }
+      lease.kept = false;
       acquired = false;
       lease.held = undefined;
       if (this.#current === lease) this.#current = undefined;
@@ -102,5 +146,33 @@ export class TurnLeases {
     this.#current = lease;
     this.#returned = Promise.all([this.#returned, returned]).then(noop);
     return lease;
+  }
+
+  /** Keep no connection from now on: a kept one goes back at once. Settles as {@link TurnLeases.returned}. */
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#giveBackKept();
+    this.#unwatch();
+    return this.#returned;
+  }
+
+  readonly #giveBackKept = (): void => {
+    if (this.#current?.kept) this.#current.giveBack();
+  };
+
+  /** Listen to `pool`'s requests (once per pool); whether a kept lease will hear of them. */
+  #watch(pool: Pool | undefined): boolean {
+    if (pool === this.#watched) return pool !== undefined;
+    this.#unwatch();
+    if (typeof pool?.on !== 'function' || typeof pool.removeListener !== 'function') return false;
+    for (const event of WANTED) pool.on(event, this.#giveBackKept);
+    this.#watched = pool;
+    return true;
+  }
+
+  #unwatch(): void {
+    const pool = this.#watched;
+    this.#watched = undefined;
+    for (const event of WANTED) pool?.removeListener?.(event, this.#giveBackKept);
   }
 }

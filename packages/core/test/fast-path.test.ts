@@ -1,4 +1,4 @@
-import type { Knex } from 'knex';
+import { knex as createKnex, type Knex } from 'knex';
 import {
   DatabaseError,
   type NativeExecutor,
@@ -64,6 +64,21 @@ class TestExecutor implements NativeExecutor {
   }
 }
 
+/** A sharing executor whose calls also run synchronously (`readNow`, `writeNow`), as an in-process driver's do. */
+class SyncExecutor extends TestExecutor {
+  constructor() {
+    super(true);
+  }
+
+  readNow(connection: unknown, statement: NativeStatement, values: readonly unknown[]): unknown[][] {
+    return (connection as Database).prepare(statement.sql).raw(true).all(...values) as unknown[][];
+  }
+
+  writeNow(connection: unknown, statement: NativeStatement, values: readonly unknown[]): number {
+    return (connection as Database).prepare(statement.sql).run(...values).changes;
+  }
+}
+
 /** The recording adapter with a fast path: `executor` is what `nativeExecutor` answers (a function may throw). */
 class FastAdapter extends RecordingAdapter {
   contexts: NativeExecutorContext[] = [];
@@ -81,6 +96,26 @@ class FastAdapter extends RecordingAdapter {
 function fastStore(executor: TestExecutor, options = {}): Fixture & { executor: TestExecutor } {
   return { ...fixtures.store(options, new FastAdapter(() => executor)), executor };
 }
+
+const impatient: Knex[] = [];
+afterEach(async () => {
+  for (const db of impatient.splice(0)) await db.destroy().catch(() => undefined);
+});
+
+/** A knex of one pooled connection whose acquire gives up after 1 s, so that a connection never given back fails a test. */
+function impatientKnex(): Knex {
+  const db = createKnex({
+    client: 'better-sqlite3',
+    connection: { filename: ':memory:' },
+    useNullAsDefault: true,
+    acquireConnectionTimeout: 1000,
+  });
+  impatient.push(db);
+  return db;
+}
+
+/** The next turn of the event loop. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** What the pool has handed out and not had back, and what waits for a connection. */
 function poolInUse(knex: Knex): number {
@@ -269,5 +304,58 @@ describe('errors and connections on the fast path', () => {
     await Promise.all(load);
     expect(own).toEqual([{ answer: 7 }]);
     await eventually(() => expect(poolInUse(knex)).toBe(0));
+  });
+});
+
+/** A store on `db` with a synchronous executor, each call on its own as on an embedded database (no coalescing). */
+function syncStore(db: Knex, tableName = 'sessions'): Fixture {
+  return fixtures.store({ knex: db, tableName, coalesce: false }, new FastAdapter(() => new SyncExecutor()));
+}
+
+describe('a synchronous executor keeps its connection between turns', () => {
+  it("serves the application's own queries on the same pool of one at once, between and during the store's calls", async () => {
+    const db = impatientKnex();
+    const { store } = syncStore(db);
+    await store.set('s1', sessionWith({ maxAge: HOUR }, { n: 1 }));
+    for (let i = 0; i < 5; i++) {
+      await nextTurn();
+      // The store's connection is kept after its call; the query must not wait for the acquire timeout.
+      expect(await store.get('s1')).toMatchObject({ n: 1 });
+      expect(await db.raw('select ? as answer', [i])).toEqual([{ answer: i }]);
+      await store.set('s1', sessionWith({ maxAge: HOUR }, { n: 1 }));
+      expect(await db.transaction(async (trx) => trx.raw('select 7 as answer'))).toEqual([{ answer: 7 }]);
+    }
+  });
+
+  it('gives the connection back on close(), and a knex destroyed by its application does not wait for the store', async () => {
+    const db = impatientKnex();
+    const { store } = syncStore(db);
+    await store.set('s1', sessionWith({ maxAge: HOUR }, { n: 1 }));
+    await nextTurn();
+    await store.close();
+    expect(poolInUse(db)).toBe(0);
+
+    const other = impatientKnex();
+    const second = syncStore(other).store;
+    await second.set('s2', sessionWith({ maxAge: HOUR }, { n: 2 }));
+    await nextTurn();
+    // The application shuts its knex down first: the pool is destroyed, not left waiting for the kept connection.
+    await other.destroy();
+    await expect(second.get('s2')).rejects.toBeInstanceOf(DatabaseError);
+  });
+
+  it('two stores on one pool of one take turns with its connection', async () => {
+    const db = impatientKnex();
+    const a = syncStore(db, 'sessions_a').store;
+    const b = syncStore(db, 'sessions_b').store;
+    for (let i = 0; i < 5; i++) {
+      await a.set(`a${i}`, sessionWith({ maxAge: HOUR }, { i }));
+      await b.set(`b${i}`, sessionWith({ maxAge: HOUR }, { i }));
+      await nextTurn();
+      const [fromA, fromB] = await Promise.all([a.get(`a${i}`), b.get(`b${i}`)]);
+      expect([fromA, fromB]).toEqual([expect.objectContaining({ i }), expect.objectContaining({ i })]);
+    }
+    expect(await a.length()).toBe(5);
+    expect(await b.length()).toBe(5);
   });
 });

@@ -2,7 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { knex, type Knex } from 'knex';
-import { expectConnectionsBackAfterFailures, fastPathSession as session, inUse, knexQueries, roundTrip } from '@csk/conformance/fast-path';
+import {
+  expectConnectionsBack,
+  expectConnectionsBackAfterFailures,
+  fastPathSession as session,
+  knexQueries,
+  roundTrip,
+} from '@csk/conformance/fast-path';
 import type { SessionData } from 'express-session';
 import { DatabaseError, SqliteStore, type SqliteStoreOptions } from '@csk/sqlite';
 
@@ -62,7 +68,7 @@ describe.each(['sqlite3', 'better-sqlite3'] as const)('on %s', (client) => {
     });
     await roundTrip(store);
     await new Promise((resolve) => setImmediate(resolve));
-    expect(inUse(db)).toBe(0);
+    await expectConnectionsBack(db);
   });
 });
 
@@ -144,7 +150,7 @@ describe('on better-sqlite3, a set or touch made while the store holds a connect
         }),
     );
     expect(order).toEqual(['returned, stored n = 2', 'set null', 'next tick']);
-    expect(inUse(db)).toBe(0);
+    await expectConnectionsBack(db);
   });
 
   it('reads at once too: the callback is queued before the call returns', async () => {
