@@ -68,11 +68,6 @@ export class TurnLeases {
     this.#keep = options.keep;
   }
 
-  /** Settles once every lease taken so far has given its connection back. */
-  get returned(): Promise<void> {
-    return this.#returned;
-  }
-
   /**
    * The connection a call made now may use at once, synchronously, without joining: that of the lease it would join,
    * once its connection has arrived; `undefined` when there is none (the call then joins a lease and waits).
@@ -106,11 +101,7 @@ export class TurnLeases {
         lease.users -= 1;
         release();
       },
-      giveBack: () => {
-        lease.kept = false;
-        lease.open = false;
-        release(true);
-      },
+      giveBack: () => release(true),
     };
     let connection: unknown;
     let acquired = false;
@@ -148,7 +139,7 @@ export class TurnLeases {
     return lease;
   }
 
-  /** Keep no connection from now on: a kept one goes back at once. Settles as {@link TurnLeases.returned}. */
+  /** Keep no connection from now on: a kept one goes back at once. Settles once every lease has given its back. */
   close(): Promise<void> {
     this.#closed = true;
     this.#giveBackKept();
