@@ -95,6 +95,10 @@ export class FastPath {
           return REFUSED;
         }
         return await work(connection);
+      } catch (error) {
+        // The connection may be what failed: the pool checks it before it serves another call.
+        lease.failed = true;
+        throw error;
       } finally {
         lease.leave();
       }
@@ -122,6 +126,19 @@ export class FastPath {
     const connection = this.#leases.inHand(knex.client);
     const refused = connection !== undefined && compiled.executor.accepts && !compiled.executor.accepts(connection);
     return refused ? undefined : connection;
+  }
+
+  /**
+   * Run `work` at once on the connection {@link FastPath.connectionNow} gave; when it throws, the connection goes
+   * back to the pool, which checks it before it serves another call, and the error is rethrown.
+   */
+  runNow<T>(connection: unknown, work: (compiled: Compiled, connection: unknown) => T): T {
+    try {
+      return work(this.#compiled!, connection);
+    } catch (error) {
+      this.#leases.failedInHand();
+      throw error;
+    }
   }
 
   /**

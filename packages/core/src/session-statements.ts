@@ -130,8 +130,7 @@ export class SessionStatements {
   getNow(knex: Knex, sid: string, now: Knex.Value): StoredRead | undefined {
     const connection = this.#fast.connectionNow(knex, true);
     if (connection === undefined) return undefined;
-    const compiled = this.#fast.compiled!;
-    const row = compiled.executor.readNow!(connection, compiled.get, valuesOf(compiled.get, [sid, now]))[0];
+    const row = this.#fast.runNow(connection, (c, on) => c.executor.readNow!(on, c.get, valuesOf(c.get, [sid, now]))[0]);
     return row ? { found: true, value: row[0], expires: decodeExpiry(row[1], this.#table.expiryEncoding) } : { found: false };
   }
 
@@ -139,9 +138,8 @@ export class SessionStatements {
   upsertNow(knex: Knex, row: SessionRow): boolean {
     const connection = this.#fast.connectionNow(knex, false);
     if (connection === undefined) return false;
-    const compiled = this.#fast.compiled!;
     const args = [row.sid, row.sess, row.expired, ...row.extra];
-    compiled.executor.writeNow!(connection, compiled.upsert, valuesOf(compiled.upsert, args));
+    this.#fast.runNow(connection, (c, on) => c.executor.writeNow!(on, c.upsert, valuesOf(c.upsert, args)));
     return true;
   }
 
@@ -149,16 +147,14 @@ export class SessionStatements {
   touchNow(knex: Knex, sid: string, expired: Knex.Value, now: Knex.Value): number | undefined {
     const connection = this.#fast.connectionNow(knex, false);
     if (connection === undefined) return undefined;
-    const compiled = this.#fast.compiled!;
-    return compiled.executor.writeNow!(connection, compiled.touch, valuesOf(compiled.touch, [expired, sid, now]));
+    return this.#fast.runNow(connection, (c, on) => c.executor.writeNow!(on, c.touch, valuesOf(c.touch, [expired, sid, now])));
   }
 
   /** {@link SessionStatements.destroy} at once: the rows changed, or `undefined` when it cannot run now (see `canWriteNow`). */
   destroyNow(knex: Knex, sid: string): number | undefined {
     const connection = this.#fast.connectionNow(knex, false);
     if (connection === undefined) return undefined;
-    const compiled = this.#fast.compiled!;
-    return compiled.executor.writeNow!(connection, compiled.destroy, valuesOf(compiled.destroy, [sid]));
+    return this.#fast.runNow(connection, (c, on) => c.executor.writeNow!(on, c.destroy, valuesOf(c.destroy, [sid])));
   }
 
   /**

@@ -11,6 +11,10 @@ export interface Lease {
   held: unknown;
   /** Kept between turns, with no call on it, until another user of the pool asks for a connection. */
   kept: boolean;
+  /** When the connection came from the pool (`performance.now()`); a kept one goes back {@link KEEP_MS} later. */
+  since: number;
+  /** A call on the connection failed: it takes no more calls and is not kept, so that the pool checks it again. */
+  failed: boolean;
   leave(): void;
   /** Give the connection back now, if no call is on it. */
   giveBack(): void;
@@ -23,10 +27,15 @@ interface Pool {
   removeListener?(event: string, listener: () => void): void;
 }
 
-/** The pool's events that mean someone else wants a connection, or the pool is closing. */
-const WANTED = ['acquireRequest', 'poolDestroyRequest'] as const;
 
 const noop = (): void => {};
+
+/**
+ * How long a kept connection serves without going back to the pool. Each return lets the pool apply its own rules
+ * (the application's `pool.validate`, `maxConnectionLifetimeMillis`, a refreshed connection config) within this time,
+ * at the cost of one trip through the pool per period.
+ */
+const KEEP_MS = 1000;
 
 const poolOf = (client: Knex.Client): Pool | undefined => (client as { pool?: Pool }).pool;
 
@@ -38,7 +47,9 @@ function othersWaiting(client: Knex.Client): boolean {
 
 /** Whether a call made now would join `lease` (see {@link TurnLeases}). */
 function takes(lease: Lease, client: Knex.Client): boolean {
-  return lease.open || lease.kept || (lease.users > 0 && !othersWaiting(client));
+  if (lease.failed) return false;
+  if (lease.kept) return performance.now() - lease.since < KEEP_MS;
+  return lease.open || (lease.users > 0 && !othersWaiting(client));
 }
 
 /**
@@ -77,10 +88,22 @@ export class TurnLeases {
     return current && current.held !== undefined && takes(current, client) ? current.held : undefined;
   }
 
+  /**
+   * A call on the connection {@link TurnLeases.inHand} gave failed: no call joins that lease any more, and its
+   * connection goes back to the pool as soon as none is on it, instead of being kept.
+   */
+  failedInHand(): void {
+    const current = this.#current;
+    if (!current) return;
+    current.failed = true;
+    current.giveBack();
+  }
+
   /** The lease a call made now joins; the caller must `leave()` it once, when done. */
   join(client: Knex.Client): Lease {
     const current = this.#current;
-    if (current && takes(current, client)) {
+    if (current?.kept && !takes(current, client)) current.giveBack();
+    else if (current && takes(current, client)) {
       // A kept lease serves this call as an ordinary one: kept again once its last call leaves, if nobody waits.
       current.kept = false;
       current.users += 1;
@@ -90,13 +113,16 @@ export class TurnLeases {
     const returned = new Promise<void>((resolve) => {
       finish = resolve;
     });
-    const keep = this.#keep && !this.#closed && this.#watch(poolOf(client));
+    const pool = poolOf(client);
+    const keep = this.#keep && !this.#closed && this.#watch(pool);
     const lease: Lease = {
       connection: client.acquireConnection(),
       open: true,
       users: 1,
       held: undefined,
       kept: false,
+      since: 0,
+      failed: false,
       leave: () => {
         lease.users -= 1;
         release();
@@ -107,7 +133,9 @@ export class TurnLeases {
     let acquired = false;
     const release = (now = false): void => {
       if (lease.open || lease.users > 0 || !acquired) return;
-      if (keep && !now && !this.#closed && !othersWaiting(client)) {
+      const fresh = !lease.failed && performance.now() - lease.since < KEEP_MS;
+      // Kept only while its pool is watched: not once the store is closed or the pool is being destroyed.
+      if (keep && !now && fresh && this.#watched === pool && !othersWaiting(client)) {
         lease.kept = true;
         return;
       }
@@ -122,6 +150,7 @@ export class TurnLeases {
         connection = value;
         acquired = true;
         lease.held = value;
+        lease.since = performance.now();
         setImmediate(() => {
           lease.open = false;
           release();
@@ -151,12 +180,19 @@ export class TurnLeases {
     if (this.#current?.kept) this.#current.giveBack();
   };
 
+  /** The pool is being destroyed (`knex.destroy()`): give the connection back, and keep none from that pool. */
+  readonly #poolDestroyed = (): void => {
+    this.#unwatch();
+    this.#giveBackKept();
+  };
+
   /** Listen to `pool`'s requests (once per pool); whether a kept lease will hear of them. */
   #watch(pool: Pool | undefined): boolean {
     if (pool === this.#watched) return pool !== undefined;
     this.#unwatch();
     if (typeof pool?.on !== 'function' || typeof pool.removeListener !== 'function') return false;
-    for (const event of WANTED) pool.on(event, this.#giveBackKept);
+    pool.on('acquireRequest', this.#giveBackKept);
+    pool.on('poolDestroyRequest', this.#poolDestroyed);
     this.#watched = pool;
     return true;
   }
@@ -164,6 +200,7 @@ export class TurnLeases {
   #unwatch(): void {
     const pool = this.#watched;
     this.#watched = undefined;
-    for (const event of WANTED) pool?.removeListener?.(event, this.#giveBackKept);
+    pool?.removeListener?.('acquireRequest', this.#giveBackKept);
+    pool?.removeListener?.('poolDestroyRequest', this.#poolDestroyed);
   }
 }

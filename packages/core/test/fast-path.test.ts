@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { knex as createKnex, type Knex } from 'knex';
 import {
   DatabaseError,
@@ -344,6 +347,19 @@ describe('a synchronous executor keeps its connection between turns', () => {
     await expect(second.get('s2')).rejects.toBeInstanceOf(DatabaseError);
   });
 
+  it('a knex destroyed in the turn of a call, before the connection is kept, does not wait for the store', async () => {
+    const db = impatientKnex();
+    const { store } = syncStore(db);
+    await store.set('s1', sessionWith({ maxAge: HOUR }, { n: 1 }));
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve('still waiting after 2 s'), 2000);
+    });
+    const destroyed = db.destroy().then(() => 'destroyed');
+    expect(await Promise.race([destroyed, hung])).toBe('destroyed');
+    clearTimeout(timer);
+  });
+
   it('two stores on one pool of one take turns with its connection', async () => {
     const db = impatientKnex();
     const a = syncStore(db, 'sessions_a').store;
@@ -357,5 +373,87 @@ describe('a synchronous executor keeps its connection between turns', () => {
     }
     expect(await a.length()).toBe(5);
     expect(await b.length()).toBe(5);
+  });
+});
+
+/** The raw connection of a better-sqlite3 knex, as far as these tests touch it. */
+interface RawDatabase {
+  readonly open: boolean;
+  close(): void;
+}
+
+/**
+ * A knex on a database file whose pool checks a connection with `validate` before handing it out (the application's
+ * own rule) and lists every connection it creates, so that a test can break one behind the pool's back.
+ */
+function fileKnex(pool: { validate?: (connection: RawDatabase) => boolean; maxConnectionLifetimeMillis?: number }) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'csk-kept-'));
+  const created: RawDatabase[] = [];
+  const db = createKnex({
+    client: 'better-sqlite3',
+    connection: { filename: path.join(dir, 'db.sqlite') },
+    useNullAsDefault: true,
+    acquireConnectionTimeout: 1000,
+    pool: {
+      min: 0,
+      max: 1,
+      ...pool,
+      afterCreate: (connection: RawDatabase, done: (error: Error | null, connection: RawDatabase) => void) => {
+        created.push(connection);
+        done(null, connection);
+      },
+    },
+  } as Knex.Config);
+  impatient.push(db);
+  return { db, created, dir };
+}
+
+describe('a kept connection still answers to the pool', () => {
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const db of impatient.splice(0)) await db.destroy().catch(() => undefined);
+    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("after a failed call on it, goes back, and the pool's validation replaces a broken one", async () => {
+    const { db, created, dir } = fileKnex({ validate: (connection) => connection.open });
+    dirs.push(dir);
+    const { store } = syncStore(db);
+    await store.set('s1', sessionWith({ maxAge: HOUR }, { n: 1 }));
+    await nextTurn();
+    // Someone closes the connection the store keeps, behind the pool's back.
+    created.at(-1)!.close();
+    await expect(store.get('s1')).rejects.toBeInstanceOf(DatabaseError);
+    await nextTurn();
+    expect(await store.get('s1')).toMatchObject({ n: 1 });
+    expect(created.at(-1)!.open).toBe(true);
+  });
+
+  it('after a failed call while it waited for the pool, is not kept', async () => {
+    const db = impatientKnex();
+    const executor = new SyncExecutor();
+    const { store } = fixtures.store({ knex: db, coalesce: false }, new FastAdapter(() => executor));
+    await store.set('s1', sessionWith({ maxAge: HOUR }, { n: 1 }));
+    await db.raw('select 1'); // takes the kept connection back: the next call waits for the pool
+    executor.fail = new Error('the driver gave up');
+    await expect(store.get('s1')).rejects.toBeInstanceOf(DatabaseError);
+    await nextTurn();
+    expect(poolInUse(db)).toBe(0);
+    expect(await store.get('s1')).toMatchObject({ n: 1 });
+  });
+
+  it("goes back within a second, so that the pool's maxConnectionLifetimeMillis retires it", async () => {
+    const { db, created, dir } = fileKnex({ maxConnectionLifetimeMillis: 100 });
+    dirs.push(dir);
+    const { store } = syncStore(db);
+    await store.set('s1', sessionWith({ maxAge: HOUR }, { n: 1 }));
+    const first = created[0]!;
+    const until = Date.now() + 1500;
+    while (Date.now() < until && first.open) {
+      await nextTurn();
+      expect(await store.get('s1')).toMatchObject({ n: 1 });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(first.open).toBe(false);
   });
 });

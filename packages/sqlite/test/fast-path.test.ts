@@ -108,7 +108,7 @@ describe('a store that owns its sqlite3 database', () => {
 });
 
 /** A second, raw better-sqlite3 connection on a file, to look at the table synchronously. */
-type RawDatabase = { prepare(sql: string): { get(...values: unknown[]): unknown }; exec(sql: string): void; close(): void };
+type RawDatabase = { prepare(sql: string): { get(...values: unknown[]): unknown }; exec(sql: string): void; close(): void; readonly open: boolean };
 const RawDatabase = require('better-sqlite3') as new (filename: string) => RawDatabase;
 
 describe('on better-sqlite3, a set or touch made while the store holds a connection (as after a get, in express-session)', () => {
@@ -233,6 +233,36 @@ it('on better-sqlite3, reads one sid with get(), which stops at its row, and sti
     const both = await Promise.all([store.get('a'), store.get('b')]);
     expect(both.map((one) => (one as unknown as { n: number }).n)).toEqual([1, 2]);
     expect(calls).toEqual(['get one', 'get one', 'all several']);
+  } finally {
+    await store.close();
+    await db.destroy();
+  }
+});
+
+it('on better-sqlite3, a kept connection closed behind the pool fails one call, then the pool replaces it', async () => {
+  const created: RawDatabase[] = [];
+  const db = knex({
+    client: 'better-sqlite3',
+    connection: { filename: path.join(dir, `closed-${Date.now()}.sqlite`) },
+    useNullAsDefault: true,
+    pool: {
+      // The application's own check, which the pool runs before it hands a connection out.
+      validate: (connection: RawDatabase) => connection.open,
+      afterCreate: (connection: RawDatabase, done: (error: Error | null, connection: RawDatabase) => void) => {
+        created.push(connection);
+        done(null, connection);
+      },
+    },
+  } as Knex.Config);
+  const store = new SqliteStore({ cleanupInterval: 0, knex: db });
+  try {
+    await store.set('a', session({ n: 1 }));
+    await new Promise((resolve) => setImmediate(resolve));
+    created.at(-1)!.close();
+    await expect(store.get('a')).rejects.toBeInstanceOf(DatabaseError);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await store.get('a')).toMatchObject({ n: 1 });
+    await expectConnectionsBack(db);
   } finally {
     await store.close();
     await db.destroy();
