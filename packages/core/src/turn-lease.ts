@@ -27,7 +27,6 @@ interface Pool {
   removeListener?(event: string, listener: () => void): void;
 }
 
-
 const noop = (): void => {};
 
 /**
@@ -62,9 +61,11 @@ function takes(lease: Lease, client: Knex.Client): boolean {
  *
  * With `keep` (an executor whose calls run synchronously, on a database in this process), a lease whose last call has
  * left is kept instead, while nobody waits, and serves the next turns' calls at once: the next request's get then
- * needs no trip through the pool. The pool says when someone else asks for a connection or the pool is destroyed,
- * and the kept connection goes back at that moment, before the pool looks for a free one: the application's own
- * queries on the same knex never wait for it. A pool that cannot say (no events) gets its connection back as usual.
+ * needs no trip through the pool. It is kept for at most {@link KEEP_MS} after it came from the pool, and not at all
+ * once a call on it has failed, so that the pool's own checks still see its connection. The pool says when someone
+ * else asks for a connection or the pool is destroyed, and the kept connection goes back at that moment, before the
+ * pool looks for a free one: the application's own queries on the same knex never wait for it. A pool that cannot say
+ * (no events) gets its connection back as usual.
  */
 export class TurnLeases {
   readonly #keep: boolean;
