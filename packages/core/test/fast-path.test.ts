@@ -434,7 +434,8 @@ describe('a kept connection still answers to the pool', () => {
     const executor = new SyncExecutor();
     const { store } = fixtures.store({ knex: db, coalesce: false }, new FastAdapter(() => executor));
     await store.set('s1', sessionWith({ maxAge: HOUR }, { n: 1 }));
-    await db.raw('select 1'); // takes the kept connection back: the next call waits for the pool
+    // The application's query takes the store's connection: the store's next call has to wait for the pool.
+    await db.raw('select 1');
     executor.fail = new Error('the driver gave up');
     await expect(store.get('s1')).rejects.toBeInstanceOf(DatabaseError);
     await nextTurn();
