@@ -44,11 +44,13 @@ function othersWaiting(client: Knex.Client): boolean {
   return typeof pool?.numPendingAcquires === 'function' ? pool.numPendingAcquires() > 0 : true;
 }
 
+/** Whether `lease` may still be kept, or serve while kept: no call on it failed, and it is younger than `KEEP_MS`. */
+const fresh = (lease: Lease): boolean => !lease.failed && performance.now() - lease.since < KEEP_MS;
+
 /** Whether a call made now would join `lease` (see {@link TurnLeases}). */
 function takes(lease: Lease, client: Knex.Client): boolean {
-  if (lease.failed) return false;
-  if (lease.kept) return performance.now() - lease.since < KEEP_MS;
-  return lease.open || (lease.users > 0 && !othersWaiting(client));
+  if (lease.kept) return fresh(lease);
+  return !lease.failed && (lease.open || (lease.users > 0 && !othersWaiting(client)));
 }
 
 /**
@@ -103,8 +105,7 @@ export class TurnLeases {
   /** The lease a call made now joins; the caller must `leave()` it once, when done. */
   join(client: Knex.Client): Lease {
     const current = this.#current;
-    if (current?.kept && !takes(current, client)) current.giveBack();
-    else if (current && takes(current, client)) {
+    if (current && takes(current, client)) {
       // A kept lease serves this call as an ordinary one: kept again once its last call leaves, if nobody waits.
       current.kept = false;
       current.users += 1;
@@ -117,6 +118,7 @@ export class TurnLeases {
     const pool = poolOf(client);
     const keep = this.#keep && !this.#closed && this.#watch(pool);
     const lease: Lease = {
+      // A kept lease this call does not take (past its time) goes back as the pool hears this request.
       connection: client.acquireConnection(),
       open: true,
       users: 1,
@@ -134,9 +136,8 @@ export class TurnLeases {
     let acquired = false;
     const release = (now = false): void => {
       if (lease.open || lease.users > 0 || !acquired) return;
-      const fresh = !lease.failed && performance.now() - lease.since < KEEP_MS;
       // Kept only while its pool is watched: not once the store is closed or the pool is being destroyed.
-      if (keep && !now && fresh && this.#watched === pool && !othersWaiting(client)) {
+      if (keep && !now && fresh(lease) && this.#watched === pool && !othersWaiting(client)) {
         lease.kept = true;
         return;
       }
