@@ -152,7 +152,8 @@ export class TurnLeases {
         connection = value;
         acquired = true;
         lease.held = value;
-        lease.since = performance.now();
+        // Only a connection the store may keep has an age that counts (see `fresh`).
+        if (keep) lease.since = performance.now();
         setImmediate(() => {
           lease.open = false;
           release();
